@@ -1,0 +1,49 @@
+# gda_clv developer commands. `make run` and `make test` are all a new user needs.
+PROFILE ?= dbr-17.3
+PYTHON ?= python3.11
+VENV := .venv
+BOOT := .venv-boot
+UV := $(BOOT)/bin/uv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(PROFILE)
+ENV ?= local
+SPARK_PROFILE_NOTE := profile $(PROFILE) (constraints/$(PROFILE).txt)
+
+.PHONY: help env run test lint bench wheel clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): $(UV) requirements.txt unit-requirements.txt bench-requirements.txt constraints/$(PROFILE).txt setup.py
+	@echo "== creating $(VENV) with $(SPARK_PROFILE_NOTE)"
+	rm -rf $(VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(PY) -c constraints/$(PROFILE).txt \
+		-r requirements.txt -r unit-requirements.txt -r bench-requirements.txt -e .
+	touch $(STAMP)
+
+env: $(STAMP)  ## create .venv with the runtime profile's pinned packages
+
+run: $(STAMP)  ## run the whole pipeline on the embedded default (local Spark, sqlite MLflow)
+	$(VENV)/bin/gda-clv run --env $(ENV) --summary-json .gda_clv/last_run_summary.json
+
+test: $(STAMP)  ## run lint and the whole test suite
+	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)  ## ruff only
+	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
+
+wheel: $(STAMP)  ## build dist/gda_clv-*.whl
+	$(PY) -m build --wheel --outdir dist .
+
+bench: $(STAMP)  ## benchmarks against lifetimes / DuckDB (not part of make test)
+	$(PY) -m bench
+
+clean:  ## remove environments and local run state
+	rm -rf $(VENV) $(BOOT) .gda_clv dist build *.egg-info

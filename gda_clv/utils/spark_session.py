@@ -1,0 +1,50 @@
+"""Build the embedded local SparkSession: persistent metastore + warehouse under one state folder."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+
+def active_session() -> SparkSession | None:
+    """The session Databricks (or a notebook) already started, if any."""
+    return SparkSession.getActiveSession()
+
+
+def build_local_session(
+    state_dir: Path,
+    master: str = "local[*]",
+    shuffle_partitions: int = 8,
+    app_name: str = "gda_clv",
+) -> SparkSession:
+    """A local SparkSession whose Derby metastore and warehouse live under ``state_dir``.
+
+    Tables written in one run are visible to the next (same folder), which is what makes the
+    embedded default behave like a workspace: prepare writes, train reads, project writes.
+    """
+    state_dir = Path(state_dir).resolve()
+    warehouse = state_dir / "spark-warehouse"
+    metastore = state_dir / "metastore_db"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    derby_home = f"-Dderby.system.home={state_dir}"
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
+        .config("spark.driver.extraJavaOptions", derby_home)
+        .config("spark.sql.catalogImplementation", "hive")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", os.environ.get("GDA_CLV_DRIVER_MEMORY", "2g"))
+        .enableHiveSupport()
+        .getOrCreate()
+    )

@@ -1,0 +1,46 @@
+"""Build the gda_clv wheel: ``python -m build --wheel`` or ``pip wheel .``."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def _requirements() -> list[str]:
+    lines = (HERE / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _version() -> str:
+    for line in (HERE / "gda_clv" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=")[1].strip().strip('"')
+    raise RuntimeError("gda_clv/__init__.py has no __version__")
+
+
+# One console script per job step, usable as a Databricks python_wheel_task
+# (package_name: gda_clv, entry_point: <name>). Each one is `gda-clv <step>`.
+STEP_ENTRY_POINTS = {
+    "clv_prepare": "gda_clv.cli:prepare_main",
+    "clv_train_frequency": "gda_clv.cli:train_frequency_main",
+    "clv_train_monetary": "gda_clv.cli:train_monetary_main",
+    "clv_project": "gda_clv.cli:project_main",
+    "clv_run": "gda_clv.cli:run_main",
+}
+
+setup(
+    name="gda_clv",
+    version=_version(),
+    description="Customer Lifetime Value pipeline (BG/NBD + Gamma-Gamma) for Databricks and local Spark",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["gda_clv", "gda_clv.*"]),
+    include_package_data=True,
+    package_data={"gda_clv": ["conf/**/*.yml", "conf/*.yml"]},
+    python_requires=">=3.10",
+    install_requires=_requirements(),
+    entry_points={
+        "console_scripts": ["gda-clv = gda_clv.cli:main"]
+        + [f"{name} = {target}" for name, target in STEP_ENTRY_POINTS.items()],
+    },
+)
