@@ -34,9 +34,13 @@ setup(
     description="Customer Lifetime Value pipeline (BG/NBD + Gamma-Gamma) for Databricks and local Spark",
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["gda_clv", "gda_clv.*"]),
-    include_package_data=True,
-    package_data={"gda_clv": ["conf/**/*.yml", "conf/*.yml"]},
+    # conf/ ships inside the wheel as gda_clv.conf, so a job on a cluster has its defaults.
+    packages=find_packages(include=["gda_clv", "gda_clv.*"]) + ["gda_clv.conf"],
+    package_dir={"gda_clv.conf": "conf"},
+    package_data={
+        "gda_clv.conf": ["*.yml", "environments/*.yml", "models/*/*.yml"],
+        "gda_clv.utils": ["log4j2.properties"],
+    },
     python_requires=">=3.10",
     install_requires=_requirements(),
     entry_points={

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F821
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     from gda_clv.utils.spark_session import build_local_session
 
     state = tmp_path_factory.mktemp("spark_state")

@@ -30,13 +30,14 @@ def build_local_session(
     state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    derby_home = f"-Dderby.system.home={state_dir}"
+    log4j = Path(__file__).with_name("log4j2.properties")
+    java_options = f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j}"
     return (
         SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
-        .config("spark.driver.extraJavaOptions", derby_home)
+        .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.catalogImplementation", "hive")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")

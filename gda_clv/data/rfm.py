@@ -1,0 +1,188 @@
+"""RFM features in Spark, with exactly the meaning ``lifetimes.utils`` gives them.
+
+Input: validated transactions (``customer_id``, ``transaction_date`` date, ``amount`` double). Nothing is
+collected to the driver. Semantics, as in ``lifetimes.utils.summary_data_from_transaction_data`` and
+``calibration_and_holdout_data`` (lifetimes 0.11.3):
+
+- A *period* is a pandas period of ``freq``: ``D`` a day, ``W`` a week Monday..Sunday (pandas ``W-SUN``),
+  ``M`` a calendar month. Several transactions of a customer in one period collapse into one, amounts summed.
+- ``frequency`` = number of distinct purchase periods - 1 (repeat periods); ``recency`` = periods from the first
+  to the last purchase period; ``T`` = periods from the first purchase period to the period of the observation
+  end; both divided by ``freq_multiplier``. ``monetary_value`` = mean of the per-period totals over the repeat
+  periods (the first period excluded), 0 for one-time buyers. The summary keeps transactions whose *period* is
+  not after the observation end's period (lifetimes' rule).
+- Calibration: transactions on or before ``calibration_end`` (compared as dates), summarised at
+  ``calibration_end`` -> ``*_cal``. Holdout: transactions after ``calibration_end`` and on or before
+  ``observation_end``, for customers present in calibration only; ``frequency_holdout`` = distinct holdout
+  purchase periods; ``duration_holdout`` = periods from the calibration end's period to the observation end's
+  period / ``freq_multiplier``; holdout columns are 0 for customers with no holdout purchase.
+- ``monetary_value_holdout`` deliberately differs from lifetimes: lifetimes averages the raw holdout rows, which
+  is inconsistent with ``monetary_value_cal`` (per-period totals) and with ``frequency_holdout`` (periods)
+  (lifetimes issues #371, #431). Here it is the mean of the per-period holdout totals, i.e. total holdout spend
+  / ``frequency_holdout``; the two agree when no period holds more than one transaction.
+- ``M``: lifetimes divides day differences by ``np.timedelta64(1, "M")``, which pandas >= 2 rejects ("Unit M is
+  not supported") and pandas 1.x converts to 30.436875 days, giving fractional months inconsistent with its own
+  whole-month ``duration_holdout``. Here recency and T are whole months (pandas ``Period`` arithmetic), the
+  same unit as ``duration_holdout``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from gda_clv.data.transactions import AMOUNT, CUSTOMER_ID, TRANSACTION_DATE
+from gda_clv.errors import ConfigError
+
+FREQS = ("D", "W", "M")
+AS_OF = "as_of"
+SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+CAL_HOLDOUT_COLUMNS = (
+    "frequency_cal",
+    "recency_cal",
+    "T_cal",
+    "monetary_value_cal",
+    "frequency_holdout",
+    "monetary_value_holdout",
+    "duration_holdout",
+)
+FEATURE_COLUMNS = (CUSTOMER_ID, AS_OF, *CAL_HOLDOUT_COLUMNS, *SUMMARY_COLUMNS)
+FREQUENCY_GROUP_KEYS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
+MONETARY_GROUP_KEYS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
+WEIGHT = "weight"
+
+_EPOCH = dt.date(1970, 1, 1)  # a Thursday: the Monday of its week is 3 days earlier
+_PERIOD = "__period__"
+_PERIOD_AMOUNT = "__period_amount__"
+
+
+def check_freq(freq: str, freq_multiplier: int) -> None:
+    """Raise :class:`ConfigError` unless ``freq`` is D/W/M and ``freq_multiplier`` a positive integer."""
+    if freq not in FREQS:
+        raise ConfigError(f"data.freq must be one of {', '.join(FREQS)} (as in lifetimes), got '{freq}'.")
+    if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, int) or freq_multiplier < 1:
+        raise ConfigError(f"data.freq_multiplier must be a positive integer, got {freq_multiplier!r}.")
+
+
+def period_index(date: Column, freq: str) -> Column:
+    """Integer index of the ``freq`` period holding ``date``; differences are whole periods."""
+    days = F.datediff(date, F.lit(_EPOCH))
+    if freq == "D":
+        return days
+    if freq == "W":
+        return F.floor((days + 3) / 7).cast(T.IntegerType())
+    return F.year(date) * 12 + F.month(date) - 1
+
+
+def period_index_of(date: dt.date, freq: str) -> int:
+    """:func:`period_index` of one Python date."""
+    days = (date - _EPOCH).days
+    if freq == "D":
+        return days
+    if freq == "W":
+        return (days + 3) // 7
+    return date.year * 12 + date.month - 1
+
+
+def _period_totals(transactions: DataFrame, freq: str) -> DataFrame:
+    """One row per (customer, period) with the period's summed amount."""
+    return transactions.groupBy(CUSTOMER_ID, period_index(F.col(TRANSACTION_DATE), freq).alias(_PERIOD)).agg(
+        F.sum(AMOUNT).alias(_PERIOD_AMOUNT)
+    )
+
+
+def summary(transactions: DataFrame, observation_end: dt.date, freq: str = "D", freq_multiplier: int = 1) -> DataFrame:
+    """``customer_id, frequency, recency, T, monetary_value`` as ``summary_data_from_transaction_data``."""
+    check_freq(freq, freq_multiplier)
+    end = period_index_of(observation_end, freq)
+    periods = _period_totals(transactions, freq).where(F.col(_PERIOD) <= end)
+    first = F.min(_PERIOD).over(Window.partitionBy(CUSTOMER_ID))
+    periods = periods.withColumn("__first__", first)
+    repeat_amount = F.when(F.col(_PERIOD) > F.col("__first__"), F.col(_PERIOD_AMOUNT))
+    per_customer = periods.groupBy(CUSTOMER_ID).agg(
+        F.count(F.lit(1)).alias("__n__"),
+        F.min(_PERIOD).alias("__min__"),
+        F.max(_PERIOD).alias("__max__"),
+        F.avg(repeat_amount).alias("__mv__"),
+    )
+    return per_customer.select(
+        CUSTOMER_ID,
+        (F.col("__n__") - 1).cast(T.DoubleType()).alias("frequency"),
+        ((F.col("__max__") - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("recency"),
+        ((F.lit(end) - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("T"),
+        F.coalesce(F.col("__mv__"), F.lit(0.0)).cast(T.DoubleType()).alias("monetary_value"),
+    )
+
+
+def calibration_and_holdout(
+    transactions: DataFrame,
+    calibration_end: dt.date,
+    observation_end: dt.date,
+    freq: str = "D",
+    freq_multiplier: int = 1,
+) -> DataFrame:
+    """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc)."""
+    check_freq(freq, freq_multiplier)
+    if calibration_end >= observation_end:
+        raise ConfigError(
+            f"data.calibration_end ({calibration_end}) must be before data.observation_end ({observation_end})."
+        )
+    date = F.col(TRANSACTION_DATE)
+    cal = summary(transactions.where(date <= F.lit(calibration_end)), calibration_end, freq, freq_multiplier)
+    cal = cal.select(CUSTOMER_ID, *[F.col(c).alias(f"{c}_cal") for c in SUMMARY_COLUMNS])
+    holdout_tx = transactions.where((date > F.lit(calibration_end)) & (date <= F.lit(observation_end)))
+    holdout = _period_totals(holdout_tx, freq).groupBy(CUSTOMER_ID).agg(
+        F.count(F.lit(1)).cast(T.DoubleType()).alias("frequency_holdout"),
+        F.avg(_PERIOD_AMOUNT).alias("monetary_value_holdout"),
+    )
+    duration = (period_index_of(observation_end, freq) - period_index_of(calibration_end, freq)) / freq_multiplier
+    return (
+        cal.join(holdout, on=CUSTOMER_ID, how="left")
+        .fillna(0.0, subset=["frequency_holdout", "monetary_value_holdout"])
+        .withColumn("duration_holdout", F.lit(float(duration)).cast(T.DoubleType()))
+        .select(CUSTOMER_ID, *CAL_HOLDOUT_COLUMNS)
+    )
+
+
+def rfm_features(
+    transactions: DataFrame,
+    calibration_end: dt.date,
+    observation_end: dt.date,
+    freq: str = "D",
+    freq_multiplier: int = 1,
+) -> DataFrame:
+    """The feature table rows for ``as_of = observation_end``: :data:`FEATURE_COLUMNS`, one row per customer.
+
+    Every customer with a purchase up to the observation end gets the full-period summary; the calibration and
+    holdout columns are null for customers whose first purchase is after ``calibration_end`` (lifetimes leaves
+    them out of ``calibration_and_holdout_data``).
+    """
+    full = summary(transactions, observation_end, freq, freq_multiplier)
+    cal_holdout = calibration_and_holdout(transactions, calibration_end, observation_end, freq, freq_multiplier)
+    return (
+        full.join(cal_holdout, on=CUSTOMER_ID, how="left")
+        .withColumn(AS_OF, F.lit(observation_end).cast(T.DateType()))
+        .select(*FEATURE_COLUMNS)
+    )
+
+
+def calibration_rows(features: DataFrame) -> DataFrame:
+    """Rows of customers present in the calibration period (what lifetimes' calibration frame holds)."""
+    return features.where(F.col("T_cal").isNotNull())
+
+
+def filtered_cal(features: DataFrame) -> DataFrame:
+    """Customers eligible for Gamma-Gamma: repeat buyers in calibration with positive monetary value."""
+    return features.where((F.col("frequency_cal") > 0) & (F.col("monetary_value_cal") > 0))
+
+
+def frequency_groups(features: DataFrame) -> DataFrame:
+    """Compressed frequency-model data: :data:`FREQUENCY_GROUP_KEYS` + ``weight`` (customer count)."""
+    return calibration_rows(features).groupBy(*FREQUENCY_GROUP_KEYS).agg(F.count(F.lit(1)).alias(WEIGHT))
+
+
+def monetary_groups(features: DataFrame) -> DataFrame:
+    """Compressed Gamma-Gamma data over :func:`filtered_cal`: :data:`MONETARY_GROUP_KEYS` + ``weight``."""
+    return filtered_cal(features).groupBy(*MONETARY_GROUP_KEYS).agg(F.count(F.lit(1)).alias(WEIGHT))

@@ -1,0 +1,210 @@
+"""What every job and notebook needs: the merged config, a SparkSession, a logger, tables, MLflow and dbutils.
+
+    from gda_clv.utils.common import JobContext
+    ctx = JobContext(env="dev")          # the same object on every call in this process
+
+``runtime.backend: local`` (the embedded default) builds a local Spark with its metastore, warehouse and the
+MLflow sqlite store under ``runtime.state_dir``; ``databricks`` uses the cluster's session, Delta in Unity Catalog,
+MLflow ``databricks`` tracking and the ``databricks-uc`` registry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from gda_clv.utils.config_schema import Config
+from gda_clv.utils.config_utils import load_config
+from gda_clv.utils.logger_utils import get_logger, log_phase
+
+
+class Singleton(type):
+    """Metaclass: one instance per class and process.
+
+    A call with the same arguments returns the existing instance; a call with different arguments replaces it
+    (a notebook switching environment), so there is never more than one live context.
+    """
+
+    _instances: ClassVar[dict[type, tuple[tuple, Any]]] = {}
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
+        current = Singleton._instances.get(cls)
+        if current is None or current[0] != key:
+            Singleton._instances[cls] = (key, super().__call__(*args, **kwargs))
+        return Singleton._instances[cls][1]
+
+    def reset(cls) -> None:
+        """Forget the instance of this class (tests, or a notebook that wants a fresh context)."""
+        Singleton._instances.pop(cls, None)
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class _TableConfig:
+    catalog: str | None
+    schema: str
+    table: str
+    primary_keys: tuple[str, ...] = ("customer_id", "as_of")
+    timeseries_column: str = "as_of"
+
+    @property
+    def full_name(self) -> str:
+        return ".".join(part for part in (self.catalog, self.schema, self.table) if part)
+
+
+@dataclass(frozen=True)
+class FeatureStoreTableConfig(_TableConfig):
+    """The RFM feature table, keyed by (customer_id, as_of)."""
+
+    description: str = "Per-customer calibration/holdout RFM features and the full-period summary at as_of"
+
+
+@dataclass(frozen=True)
+class TargetsTableConfig(_TableConfig):
+    """The CLV predictions table, keyed by (customer_id, as_of)."""
+
+    description: str = "Per-customer CLV predictions at as_of"
+
+
+@dataclass
+class JobContext(metaclass=Singleton):
+    """Config, Spark, logger, tables, MLflow and dbutils for one job or notebook."""
+
+    env: str = "local"
+    conf_files: Sequence[str] = ()
+    overrides: Sequence[str] = ()
+    conf_dir: str | None = None
+    spark: Any = None
+    config: Config = field(init=False)
+    logger: logging.Logger = field(init=False)
+    run_id: str = field(init=False)
+    timings: dict[str, float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.config = load_config(self.env, self.conf_dir and Path(self.conf_dir), self.conf_files, self.overrides)
+        self.logger = get_logger("gda_clv", self.config.runtime.log_level)
+        self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        if self.spark is None:
+            self.spark = self._session()
+        from gda_clv.utils.tables import TableStore
+
+        self.tables = TableStore(self.spark, self.config.tables.format)
+        self._mlflow_ready = False
+        self.logger.info(
+            "context: env=%s backend=%s region=%s run_id=%s", self.env, self.backend, self.config.region, self.run_id
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.config.runtime.backend
+
+    @property
+    def is_databricks(self) -> bool:
+        return self.backend == "databricks"
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.config.runtime.state_dir).resolve()
+
+    @property
+    def output_path(self) -> str:
+        return self.config.output.path or str(self.state_dir / "output")
+
+    @property
+    def dbutils(self) -> Any:
+        """Databricks' dbutils on a cluster, None locally."""
+        if not self.is_databricks:
+            return None
+        from pyspark.dbutils import DBUtils  # provided by the Databricks runtime
+
+        return DBUtils(self.spark)
+
+    def _table(self, cls: type[_TableConfig], table: str) -> Any:
+        tables = self.config.tables
+        return cls(catalog=tables.catalog, schema=tables.schema_, table=table)
+
+    @property
+    def feature_table(self) -> FeatureStoreTableConfig:
+        return self._table(FeatureStoreTableConfig, self.config.tables.features)
+
+    @property
+    def quarantine_table(self) -> FeatureStoreTableConfig:
+        return self._table(FeatureStoreTableConfig, self.config.tables.quarantine)
+
+    @property
+    def targets_table(self) -> TargetsTableConfig:
+        return self._table(TargetsTableConfig, self.config.tables.targets)
+
+    @property
+    def mlflow_experiment(self) -> str:
+        if self.config.mlflow.experiment:
+            return self.config.mlflow.experiment
+        if self.is_databricks:
+            return f"/Shared/gda_clv/{self.env}/{self.config.region}"
+        return f"gda_clv-{self.env}-{self.config.region}"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        default = "databricks" if self.is_databricks else f"sqlite:///{self.state_dir / 'mlflow.db'}"
+        return self.config.mlflow.tracking_uri or default
+
+    @property
+    def mlflow_registry_uri(self) -> str:
+        return self.config.mlflow.registry_uri or ("databricks-uc" if self.is_databricks else self.mlflow_tracking_uri)
+
+    def registered_model_name(self, kind: str) -> str:
+        """``clv_frequency`` locally; ``catalog.schema.clv_frequency`` in Unity Catalog. ``kind``: frequency|monetary."""
+        name = getattr(self.config.model.registry, f"{kind}_name")
+        if self.is_databricks:
+            return f"{self.config.tables.catalog}.{self.config.tables.schema_}.{name}"
+        return name
+
+    def setup_mlflow(self) -> str:
+        """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.mlflow_tracking_uri)
+        mlflow.set_registry_uri(self.mlflow_registry_uri)
+        name = self.mlflow_experiment
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            location = None if self.is_databricks else (self.state_dir / "mlartifacts").as_uri()
+            experiment_id = mlflow.create_experiment(name, artifact_location=location)
+        else:
+            experiment_id = experiment.experiment_id
+        mlflow.set_experiment(experiment_id=experiment_id)
+        if not self._mlflow_ready:
+            self.logger.info("mlflow: tracking=%s experiment=%s", self.mlflow_tracking_uri, name)
+            self._mlflow_ready = True
+        return experiment_id
+
+    @contextmanager
+    def phase(self, name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
+        """Log a phase and its duration; recorded in ``timings`` (default: ``self.timings``)."""
+        with log_phase(self.logger, name, self.timings if timings is None else timings):
+            yield
+
+    def _session(self) -> Any:
+        from gda_clv.utils.spark_session import active_session, build_local_session
+
+        active = active_session()
+        if active is not None:
+            return active
+        if self.is_databricks:
+            from pyspark.sql import SparkSession
+
+            return SparkSession.builder.getOrCreate()
+        runtime = self.config.runtime
+        with log_phase(self.logger, f"starting local Spark ({runtime.spark_master}, state in {self.state_dir})"):
+            session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions)
+        session.sparkContext.setLogLevel("ERROR")
+        return session

@@ -1,0 +1,177 @@
+"""The typed shape of the merged configuration: every key a user may set, its type and default."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class SourceColumns(_Strict):
+    customer_id: str = "customer_id"
+    transaction_date: str = "transaction_date"
+    amount: str = "amount"
+
+
+class SourceConfig(_Strict):
+    path: Optional[str] = None
+    format: Literal["csv", "parquet", "table", "cdnow"] = "cdnow"
+    columns: SourceColumns = Field(default_factory=SourceColumns)
+    date_format: Optional[str] = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class OutlierConfig(_Strict):
+    rule: Literal["none", "cap", "drop_customers"] = "none"
+    quantile: float = Field(0.99, gt=0, lt=1)
+
+
+class DataConfig(_Strict):
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    calibration_end: Optional[dt.date] = None
+    observation_end: Optional[dt.date] = None
+    holdout_days: int = Field(273, gt=0)
+    freq: Literal["D", "W", "M"] = "D"
+    freq_multiplier: int = Field(1, gt=0)
+    quarantine_max_share: float = Field(0.05, ge=0, le=1)
+    outliers: OutlierConfig = Field(default_factory=OutlierConfig)
+    skip_if_unchanged: bool = False
+
+    @model_validator(mode="after")
+    def _calibration_before_observation(self) -> DataConfig:
+        if self.calibration_end and self.observation_end and self.calibration_end >= self.observation_end:
+            raise ValueError(
+                f"calibration_end ({self.calibration_end}) must be before observation_end ({self.observation_end})"
+            )
+        return self
+
+
+class TablesConfig(_Strict):
+    catalog: Optional[str] = None
+    schema_: str = Field("clv_local", alias="schema")
+    features: str = "clv_features"
+    quarantine: str = "clv_quarantine"
+    targets: str = "clv_predictions"
+    format: Literal["parquet", "delta"] = "parquet"
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class TuningConfig(_Strict):
+    max_evals: int = Field(20, ge=0)
+    penalizer_min: float = Field(1e-6, gt=0)
+    penalizer_max: float = Field(0.1, gt=0)
+    loss: Literal["rmse", "mae"] = "rmse"
+    parallelism: int = Field(1, gt=0)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _range(self) -> TuningConfig:
+        if self.penalizer_min >= self.penalizer_max:
+            raise ValueError(f"penalizer_min ({self.penalizer_min}) must be below penalizer_max ({self.penalizer_max})")
+        return self
+
+
+FrequencyType = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
+
+
+class FrequencyTuningConfig(TuningConfig):
+    types: list[FrequencyType] = Field(default_factory=lambda: ["bgnbd"])
+
+
+class FrequencyModelConfig(_Strict):
+    type: FrequencyType = "bgnbd"
+    penalizer: float = Field(0.0, ge=0)
+    refit_full: bool = True
+    tuning: FrequencyTuningConfig = Field(default_factory=FrequencyTuningConfig)
+
+
+class MonetaryModelConfig(_Strict):
+    penalizer: float = Field(0.0, ge=0)
+    q_constraint: bool = True
+    correlation_warn_threshold: float = Field(0.3, ge=0, le=1)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
+
+
+class GateConfig(_Strict):
+    mode: Literal["disabled", "dry_run", "enabled"] = "enabled"
+    tolerance: float = Field(0.05, ge=0)
+
+
+class RegistryConfig(_Strict):
+    frequency_name: str = "clv_frequency"
+    monetary_name: str = "clv_monetary"
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+
+class ModelsConfig(_Strict):
+    frequency: FrequencyModelConfig = Field(default_factory=FrequencyModelConfig)
+    monetary: MonetaryModelConfig = Field(default_factory=MonetaryModelConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+
+
+class MlflowConfig(_Strict):
+    experiment: Optional[str] = None
+    tracking_uri: Optional[str] = None
+    registry_uri: Optional[str] = None
+
+
+class ModelVersions(_Strict):
+    frequency: Optional[str] = None
+    monetary: Optional[str] = None
+
+
+class ProjectionConfig(_Strict):
+    horizon_months: int = Field(12, gt=0)
+    discount_rate: float = Field(0.01, ge=0, lt=1)
+    horizons_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    tier_quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.95])
+    tier_labels: list[str] = Field(default_factory=lambda: ["low", "medium", "high", "top"])
+    model_versions: ModelVersions = Field(default_factory=ModelVersions)
+
+    @model_validator(mode="after")
+    def _tiers(self) -> ProjectionConfig:
+        if len(self.tier_labels) != len(self.tier_quantiles) + 1:
+            raise ValueError(
+                f"tier_labels needs one more entry than tier_quantiles "
+                f"({len(self.tier_quantiles)} quantiles, {len(self.tier_labels)} labels)"
+            )
+        if any(not 0 < q < 1 for q in self.tier_quantiles) or self.tier_quantiles != sorted(self.tier_quantiles):
+            raise ValueError(f"tier_quantiles must be increasing and inside (0, 1), got {self.tier_quantiles}")
+        return self
+
+
+class OutputConfig(_Strict):
+    path: Optional[str] = None
+    format: Literal["parquet"] = "parquet"
+    write_csv: bool = False
+    keep_last: int = Field(5, gt=0)
+
+
+class RuntimeConfig(_Strict):
+    backend: Literal["local", "databricks"] = "local"
+    state_dir: str = ".gda_clv"
+    spark_master: str = "local[*]"
+    shuffle_partitions: int = Field(8, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Strict):
+    """The whole merged configuration of one environment."""
+
+    env: str
+    region: str = "NOAM"
+    data: DataConfig = Field(default_factory=DataConfig)
+    tables: TablesConfig = Field(default_factory=TablesConfig)
+    model: ModelsConfig = Field(default_factory=ModelsConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    projection: ProjectionConfig = Field(default_factory=ProjectionConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    deployment: dict[str, Any] = Field(default_factory=dict)

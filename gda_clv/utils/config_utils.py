@@ -1,0 +1,273 @@
+"""Load, merge and validate configuration.
+
+Layers, later ones win: ``conf/base.yml`` -> ``conf/models/<region>/clv.yml`` -> ``conf/environments/<env>.yml``
+-> each ``--conf-file`` -> each ``--set dotted.key=value`` (value parsed as YAML). The merged dict is validated once
+into :class:`~gda_clv.utils.config_schema.Config`; a mistake fails with the key, the file it came from and what is
+allowed.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gda_clv.errors import ConfigError
+from gda_clv.utils.config_schema import Config
+
+CONF_DIR_ENV_VAR = "GDA_CLV_CONF_DIR"
+SET_ORIGIN = "--set"
+DEFAULT_ORIGIN = "defaults"
+
+
+def default_conf_dir() -> Path:
+    """``$GDA_CLV_CONF_DIR``, else the repo's conf/ in a source checkout, else the copy shipped in the wheel."""
+    if os.environ.get(CONF_DIR_ENV_VAR):
+        return Path(os.environ[CONF_DIR_ENV_VAR])
+    checkout = Path(__file__).resolve().parents[2] / "conf"
+    if (checkout / "base.yml").is_file():
+        return checkout
+    return Path(str(resources.files("gda_clv.conf")))
+
+
+def available_envs(conf_dir: Path) -> list[str]:
+    return sorted(p.stem for p in (conf_dir / "environments").glob("*.yml"))
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the schema reports a bad date instead of YAML crashing on it."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; an empty file is an empty mapping."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = _parse_yaml(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def parse_set(item: str) -> dict[str, Any]:
+    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. --set data.freq=W")
+    try:
+        value = _parse_yaml(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from exc
+    nested: dict[str, Any] = {}
+    cursor = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return nested
+
+
+@dataclass
+class MergedConfig:
+    """A merged config dict and, for every dotted key, the layer that set it last."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def overlay(self, layer: Mapping[str, Any], origin: str) -> None:
+        _merge_into(self.data, layer, origin, self.origins, prefix="")
+
+    def origin_of(self, dotted: str) -> str:
+        """The layer that set ``dotted`` or its nearest parent."""
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            key = ".".join(parts[:end])
+            if key in self.origins:
+                return self.origins[key]
+        return DEFAULT_ORIGIN
+
+
+def _merge_into(
+    target: dict[str, Any], layer: Mapping[str, Any], origin: str, origins: dict[str, str], prefix: str
+) -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            origins.setdefault(dotted, origin)
+            _merge_into(target[key], value, origin, origins, prefix=f"{dotted}.")
+        else:
+            target[key] = copy.deepcopy(value)
+            origins[dotted] = origin
+            _record_children(value, origin, origins, prefix=f"{dotted}.")
+
+
+def _record_children(value: Any, origin: str, origins: dict[str, str], prefix: str) -> None:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            origins[f"{prefix}{key}"] = origin
+            _record_children(child, origin, origins, prefix=f"{prefix}{key}.")
+
+
+def merge_layers(
+    env: str,
+    conf_dir: Path | None = None,
+    conf_files: Sequence[str | Path] = (),
+    overrides: Sequence[str] = (),
+) -> MergedConfig:
+    """All layers for ``env`` merged, with the origin of every key."""
+    conf_dir = Path(conf_dir) if conf_dir else default_conf_dir()
+    envs = available_envs(conf_dir)
+    if env not in envs:
+        raise ConfigError(
+            f"unknown environment {env!r}; choose one of {', '.join(envs)} (files in {conf_dir / 'environments'})"
+        )
+    base_path, env_path = conf_dir / "base.yml", conf_dir / "environments" / f"{env}.yml"
+    later: list[tuple[dict[str, Any], str]] = [(load_yaml(env_path), str(env_path))]
+    later += [(load_yaml(Path(f)), str(f)) for f in conf_files]
+    later += [(parse_set(item), f"{SET_ORIGIN} {item}") for item in overrides]
+
+    probe = MergedConfig()
+    probe.overlay(load_yaml(base_path), str(base_path))
+    for layer, origin in later:
+        probe.overlay(layer, origin)
+    region = probe.data.get("region", "NOAM")
+
+    merged = MergedConfig()
+    merged.overlay({"env": env}, f"--env {env}")
+    merged.overlay(load_yaml(base_path), str(base_path))
+    model_path = conf_dir / "models" / str(region) / "clv.yml"
+    if model_path.is_file():
+        merged.overlay(load_yaml(model_path), str(model_path))
+    for layer, origin in later:
+        merged.overlay(layer, origin)
+    return merged
+
+
+def load_config(
+    env: str,
+    conf_dir: Path | None = None,
+    conf_files: Sequence[str | Path] = (),
+    overrides: Sequence[str] = (),
+) -> Config:
+    """The validated configuration of ``env``; raises ConfigError naming key, origin and what is allowed."""
+    merged = merge_layers(env, conf_dir, conf_files, overrides)
+    try:
+        return Config.model_validate(merged.data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, merged)) from None
+
+
+def format_validation_error(exc: ValidationError, merged: MergedConfig) -> str:
+    lines = [f"invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''}):"]
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
+        dotted = ".".join(loc)
+        message = _describe(error, dotted, loc)
+        lines.append(f"  - {message} (from {', '.join(_origins(merged, dotted, message))})")
+    return "\n".join(lines)
+
+
+def _origins(merged: MergedConfig, dotted: str, message: str) -> list[str]:
+    """Where the keys a message talks about were set: the key itself, or the children it names."""
+    named = [
+        key for key in merged.origins
+        if key.startswith(f"{dotted}.") and key.count(".") == dotted.count(".") + 1 and key.rsplit(".", 1)[1] in message
+    ]
+    found = dict.fromkeys(merged.origin_of(key) for key in named) if named else {merged.origin_of(dotted): None}
+    return list(found)
+
+
+def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        parent = ".".join(loc[:-1])
+        allowed = ", ".join(sorted(_allowed_keys(loc[:-1])))
+        where = f"under '{parent}'" if parent else "at the top level"
+        return f"unknown key '{dotted}'; allowed {where}: {allowed}"
+    if kind == "literal_error":
+        return f"'{dotted}' must be one of {error['ctx']['expected']}, got {value!r}"
+    if kind in {"date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"}:
+        return f"'{dotted}' must be a date written YYYY-MM-DD, got {value!r}"
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"'{dotted}' must be a whole number, got {value!r}"
+    if kind in {"float_parsing", "float_type"}:
+        return f"'{dotted}' must be a number, got {value!r}"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"'{dotted}' must be true or false, got {value!r}"
+    if kind in {"string_type"}:
+        return f"'{dotted}' must be text, got {value!r}"
+    if kind in {"dict_type", "model_type", "model_attributes_type"}:
+        return f"'{dotted}' must be a mapping of keys, got {value!r}"
+    if kind in {"list_type"}:
+        return f"'{dotted}' must be a list, got {value!r}"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        bound = next(iter(error["ctx"].items()))
+        words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
+        return f"'{dotted}' must be {words[bound[0]]} {bound[1]}, got {value!r}"
+    if kind == "missing":
+        return f"'{dotted}' is required"
+    if kind == "value_error":
+        return f"'{dotted}': {error['ctx']['error']}"
+    return f"'{dotted}': {error['msg']}, got {value!r}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        if part.isdigit():
+            continue
+        info = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        annotation = getattr(info, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every job step takes: --env, --conf-file, --set."""
+    parser.add_argument("--env", default="local", help="environment: a file in conf/environments/ (default: local)")
+    parser.add_argument(
+        "--conf-file", action="append", default=[], metavar="F", help="extra YAML overlaid on the config (repeatable)"
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one key, value parsed as YAML, e.g. --set data.freq=W (repeatable, applied last)",
+    )
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain, JSON-able dict of a config (dates as ISO strings), e.g. for hashing or logging."""
+    return config.model_dump(mode="json", by_alias=True)
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """(dotted.key, leaf value) pairs of a nested mapping."""
+    for key, value in mapping.items():
+        if isinstance(value, Mapping) and value:
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value

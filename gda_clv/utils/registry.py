@@ -1,0 +1,220 @@
+"""MLflow Model Registry: register a challenger, gate it against the champion, load models by alias or version.
+
+Aliases, not stages (works with the local sqlite registry and Unity Catalog alike). Every registered version gets
+``@challenger``. The validation gate compares the challenger with the current ``@champion`` on one holdout metric
+where lower is better (the caller evaluates both models on the same holdout data):
+
+- ``enabled``: the challenger becomes ``@champion`` only if ``challenger <= champion * (1 + tolerance)``;
+- ``dry_run``: the comparison is made and logged, the challenger is promoted whatever the outcome;
+- ``disabled``: no comparison, the challenger is promoted.
+
+With no champion yet the challenger is promoted in every mode.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from gda_clv.errors import ConfigError, ModelError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+GATE_MODES = ("disabled", "dry_run", "enabled")
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Outcome of the validation gate for one challenger version."""
+
+    mode: str
+    metric: str
+    tolerance: float
+    challenger_version: str
+    challenger_metric: float
+    champion_version: str | None
+    champion_metric: float | None
+    passed: bool | None
+    promoted: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_gate_config(mode: str, tolerance: float) -> None:
+    """ConfigError unless the gate mode is known and the tolerance is a non-negative number."""
+    if mode not in GATE_MODES:
+        raise ConfigError(f"model.registry.gate.mode is '{mode}'; use one of {', '.join(GATE_MODES)}.")
+    if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
+        raise ConfigError(f"model.registry.gate.tolerance is {tolerance!r}; use a number >= 0 (e.g. 0.05 for 5%).")
+
+
+def compare(challenger_metric: float, champion_metric: float, tolerance: float) -> bool:
+    """True when the challenger's error is at most the champion's error plus the relative tolerance."""
+    if not math.isfinite(challenger_metric):
+        return False
+    if not math.isfinite(champion_metric):
+        return True
+    return challenger_metric <= champion_metric + tolerance * abs(champion_metric)
+
+
+def register_challenger(
+    model_uri: str, name: str, tags: dict[str, str] | None = None, client: MlflowClient | None = None
+) -> ModelVersion:
+    """Register ``model_uri`` as a new version of ``name`` and point ``@challenger`` at it."""
+    client = client or MlflowClient()
+    version = mlflow.register_model(model_uri, name, tags=tags)
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
+    return client.get_model_version(name, version.version)
+
+
+def version_by_alias(name: str, alias: str, client: MlflowClient | None = None) -> ModelVersion | None:
+    """The version ``name@alias`` points to, or None when the model or the alias does not exist."""
+    client = client or MlflowClient()
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def validate_and_promote(
+    name: str,
+    challenger_version: str,
+    challenger_metric: float,
+    champion_metric_of: Callable[[ModelVersion], float],
+    mode: str,
+    tolerance: float,
+    metric: str,
+    client: MlflowClient | None = None,
+) -> GateDecision:
+    """Run the gate for ``challenger_version`` and move ``@champion`` to it if the gate allows.
+
+    ``champion_metric_of(champion_version)`` evaluates the current champion on the challenger's holdout; it is
+    only called when there is a champion to compare with and the gate is not disabled.
+    """
+    check_gate_config(mode, tolerance)
+    client = client or MlflowClient()
+    champion = version_by_alias(name, CHAMPION, client)
+    champion_version = None if champion is None else str(champion.version)
+    champion_metric: float | None = None
+    passed: bool | None = None
+    if champion is None:
+        promoted, reason = True, "no champion yet: the first model becomes champion"
+    elif champion_version == str(challenger_version):
+        promoted, reason = True, "the challenger already is the champion"
+    elif mode == "disabled":
+        promoted, reason = True, "gate disabled: promoted without comparison"
+    else:
+        champion_metric = float(champion_metric_of(champion))
+        passed = compare(challenger_metric, champion_metric, tolerance)
+        verdict = "within" if passed else "worse than"
+        detail = (
+            f"challenger {metric}={challenger_metric:.6g} is {verdict} champion v{champion_version} "
+            f"{metric}={champion_metric:.6g} (+{tolerance:.0%} tolerance)"
+        )
+        promoted = passed or mode == "dry_run"
+        reason = detail + ("" if mode == "enabled" else "; dry run: promoted regardless")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, str(challenger_version))
+    decision = GateDecision(
+        mode=mode,
+        metric=metric,
+        tolerance=float(tolerance),
+        challenger_version=str(challenger_version),
+        challenger_metric=float(challenger_metric),
+        champion_version=champion_version,
+        champion_metric=champion_metric,
+        passed=passed,
+        promoted=promoted,
+        reason=reason,
+    )
+    for key, value in _version_tags(decision).items():
+        client.set_model_version_tag(name, str(challenger_version), key, value)
+    return decision
+
+
+def _version_tags(decision: GateDecision) -> dict[str, str]:
+    return {
+        "gate.mode": decision.mode,
+        "gate.passed": str(decision.passed),
+        "gate.promoted": str(decision.promoted),
+        "gate.champion_version": str(decision.champion_version),
+        f"gate.challenger_{decision.metric}": f"{decision.challenger_metric:.6g}",
+        f"gate.champion_{decision.metric}": str(decision.champion_metric),
+    }
+
+
+def log_gate_decision(decision: GateDecision) -> None:
+    """Log the decision and both metrics to the active MLflow run (tags, metrics and ``gate_decision.json``)."""
+    metrics = {f"gate_challenger_{decision.metric}": decision.challenger_metric}
+    if decision.champion_metric is not None:
+        metrics[f"gate_champion_{decision.metric}"] = decision.champion_metric
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags(
+        {
+            "gate.mode": decision.mode,
+            "gate.passed": str(decision.passed),
+            "gate.promoted": str(decision.promoted),
+            "gate.reason": decision.reason,
+        }
+    )
+    mlflow.log_dict(decision.to_dict(), "gate_decision.json")
+
+
+def aliases_of(name: str, version: str, client: MlflowClient | None = None) -> list[str]:
+    """The aliases currently pointing at ``name`` version ``version``, sorted."""
+    client = client or MlflowClient()
+    return sorted(client.get_model_version(name, str(version)).aliases)
+
+
+def resolve_version(
+    name: str,
+    alias: str = CHAMPION,
+    version: str | int | None = None,
+    run_first: str = "the training step",
+    client: MlflowClient | None = None,
+) -> ModelVersion:
+    """The pinned ``version`` of ``name`` if given, else the version ``@alias`` points to.
+
+    Raises ModelError saying what to run first when the model, the version or the alias does not exist.
+    """
+    client = client or MlflowClient()
+    where = f"in the registry at {mlflow.get_registry_uri()}"
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        raise ModelError(f"Registered model '{name}' does not exist {where}. Run {run_first} first.") from None
+    if version is not None:
+        try:
+            return client.get_model_version(name, str(version))
+        except MlflowException:
+            raise ModelError(
+                f"Registered model '{name}' has no version {version} {where}; "
+                "pin an existing version or set it to null to use @champion."
+            ) from None
+    found = version_by_alias(name, alias, client)
+    if found is None:
+        raise ModelError(
+            f"Registered model '{name}' has no alias '@{alias}' {where}. Run {run_first} first "
+            "(or pin a version)."
+        )
+    return found
+
+
+def load_registered_model(
+    name: str,
+    alias: str = CHAMPION,
+    version: str | int | None = None,
+    run_first: str = "the training step",
+    client: MlflowClient | None = None,
+) -> tuple[Any, ModelVersion]:
+    """Load ``models:/name/<version>`` (pinned, or resolved from ``@alias``) as a pyfunc; returns (model, version)."""
+    found = resolve_version(name, alias, version, run_first, client)
+    return mlflow.pyfunc.load_model(f"models:/{name}/{found.version}"), found

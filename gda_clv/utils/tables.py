@@ -1,0 +1,68 @@
+"""Table I/O behind one interface: Parquet in the local Spark metastore, Delta in Unity Catalog on Databricks.
+
+Writes that replace one ``as_of`` are idempotent and leave other as-ofs untouched; a write that fails leaves the
+table as it was (Delta: one transaction; Parquet: Spark's staged dynamic partition overwrite, committed at the end).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+
+class TableStore:
+    """Reads and writes tables by full name (``schema.table`` or ``catalog.schema.table``)."""
+
+    def __init__(self, spark: SparkSession, table_format: str = "parquet") -> None:
+        if table_format not in {"parquet", "delta"}:
+            raise ValueError(f"table_format must be parquet or delta, got {table_format!r}")
+        self.spark = spark
+        self.format = table_format
+
+    def exists(self, name: str) -> bool:
+        return self.spark.catalog.tableExists(name)
+
+    def read(self, name: str) -> DataFrame:
+        return self.spark.table(name)
+
+    def ensure_schema(self, name: str) -> None:
+        """Create the table's schema (database) if it is missing."""
+        namespace = name.rsplit(".", 1)[0] if "." in name else None
+        if namespace:
+            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {namespace}")
+
+    def replace_where(self, df: DataFrame, name: str, column: str, value: Any) -> None:
+        """Replace the rows of ``name`` where ``column == value`` with ``df`` (which holds only that value).
+
+        Creates the table (partitioned by ``column``) if it is missing; other values' rows are left as they are.
+        """
+        self.ensure_schema(name)
+        if not self.exists(name):
+            df.write.format(self.format).partitionBy(column).saveAsTable(name)
+            return
+        ordered = df.select(*self.read(name).columns)
+        if self.format == "delta":
+            condition = f"{column} = '{_sql_value(value)}'"
+            ordered.write.format("delta").mode("overwrite").option("replaceWhere", condition).saveAsTable(name)
+        else:
+            # insertInto with dynamic partition overwrite replaces only the partitions present in ``df``.
+            ordered.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").insertInto(name)
+
+    def append(self, df: DataFrame, name: str, partition_by: str | None = None) -> None:
+        self.ensure_schema(name)
+        if not self.exists(name):
+            writer = df.write.format(self.format)
+            (writer.partitionBy(partition_by) if partition_by else writer).saveAsTable(name)
+            return
+        df.select(*self.read(name).columns).write.insertInto(name)
+
+    def max_value(self, name: str, column: str) -> Any:
+        """The largest ``column`` value in the table, or None if the table is missing or empty."""
+        if not self.exists(name):
+            return None
+        return self.read(name).agg(F.max(column)).first()[0]
+
+
+def _sql_value(value: Any) -> str:
+    return str(value).replace("'", "''")

@@ -1,0 +1,154 @@
+"""Config merging order, origins and every user-error message."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from gda_clv.errors import ConfigError
+from gda_clv.utils.config_utils import load_config, merge_layers, parse_set
+
+
+@pytest.fixture()
+def conf(tmp_path: Path) -> Path:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "models" / "EMEA").mkdir(parents=True)
+    (tmp_path / "base.yml").write_text("region: EMEA\ndata:\n  freq: D\n  holdout_days: 100\n")
+    (tmp_path / "models" / "EMEA" / "clv.yml").write_text("model:\n  frequency:\n    penalizer: 0.5\n")
+    (tmp_path / "environments" / "dev.yml").write_text("data:\n  freq: W\nmodel:\n  frequency:\n    type: mbgnbd\n")
+    (tmp_path / "environments" / "local.yml").write_text("")
+    return tmp_path
+
+
+def _error(conf: Path, *overrides: str, env: str = "dev", files: tuple[str, ...] = ()) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(env, conf, files, overrides)
+    return str(info.value)
+
+
+def test_layers_merge_in_order(conf: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yml"
+    extra.write_text("data:\n  holdout_days: 50\nprojection:\n  horizon_months: 6\n")
+    config = load_config("dev", conf, [extra], ["projection.horizon_months=24", "data.calibration_end=1997-09-30"])
+    assert config.region == "EMEA"
+    assert config.data.freq == "W"  # environment over base
+    assert config.data.holdout_days == 50  # --conf-file over base
+    assert config.model.frequency.penalizer == 0.5  # region's model file over base
+    assert config.model.frequency.type == "mbgnbd"  # environment over model file
+    assert config.projection.horizon_months == 24  # --set last
+    assert config.data.calibration_end == dt.date(1997, 9, 30)
+    assert config.env == "dev"
+    assert config.data.source.format == "cdnow"  # schema default
+
+
+def test_origins_name_the_layer_that_set_each_key(conf: Path) -> None:
+    merged = merge_layers("dev", conf, (), ["data.freq_multiplier=7"])
+    assert merged.origin_of("data.freq") == str(conf / "environments" / "dev.yml")
+    assert merged.origin_of("data.holdout_days") == str(conf / "base.yml")
+    assert merged.origin_of("model.frequency.penalizer") == str(conf / "models" / "EMEA" / "clv.yml")
+    assert merged.origin_of("data.freq_multiplier") == "--set data.freq_multiplier=7"
+    assert merged.origin_of("projection.horizon_months") == "defaults"
+
+
+def test_unknown_environment(conf: Path) -> None:
+    assert _error(conf, env="qa") == (
+        f"unknown environment 'qa'; choose one of dev, local (files in {conf / 'environments'})"
+    )
+
+
+def test_unknown_key_lists_allowed_keys(conf: Path) -> None:
+    assert _error(conf, "data.frq=W") == (
+        "invalid configuration (1 problem):\n"
+        "  - unknown key 'data.frq'; allowed under 'data': calibration_end, freq, freq_multiplier, holdout_days, "
+        "observation_end, outliers, quarantine_max_share, skip_if_unchanged, source (from --set data.frq=W)"
+    )
+
+
+def test_unknown_top_level_key_in_a_file(conf: Path) -> None:
+    (conf / "environments" / "dev.yml").write_text("datta: {}\n")
+    assert _error(conf) == (
+        "invalid configuration (1 problem):\n"
+        "  - unknown key 'datta'; allowed at the top level: data, deployment, env, mlflow, model, output, projection, "
+        f"region, runtime, tables (from {conf / 'environments' / 'dev.yml'})"
+    )
+
+
+def test_value_not_allowed(conf: Path) -> None:
+    assert _error(conf, "data.freq=Q") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'data.freq' must be one of 'D', 'W' or 'M', got 'Q' (from --set data.freq=Q)"
+    )
+
+
+def test_bad_date(conf: Path) -> None:
+    assert _error(conf, "data.observation_end=1998-13-01") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'data.observation_end' must be a date written YYYY-MM-DD, got '1998-13-01' "
+        "(from --set data.observation_end=1998-13-01)"
+    )
+
+
+def test_wrong_types(conf: Path) -> None:
+    assert _error(conf, "data.holdout_days=many", "runtime.shuffle_partitions=2.5", "output.write_csv=maybe") == (
+        "invalid configuration (3 problems):\n"
+        "  - 'data.holdout_days' must be a whole number, got 'many' (from --set data.holdout_days=many)\n"
+        "  - 'output.write_csv' must be true or false, got 'maybe' (from --set output.write_csv=maybe)\n"
+        "  - 'runtime.shuffle_partitions' must be a whole number, got 2.5 (from --set runtime.shuffle_partitions=2.5)"
+    )
+
+
+def test_bounds_and_mappings(conf: Path) -> None:
+    assert _error(conf, "model.frequency.tuning.max_evals=-1", "data.source.columns=amount") == (
+        "invalid configuration (2 problems):\n"
+        "  - 'data.source.columns' must be a mapping of keys, got 'amount' (from --set data.source.columns=amount)\n"
+        "  - 'model.frequency.tuning.max_evals' must be at least 0, got -1 "
+        "(from --set model.frequency.tuning.max_evals=-1)"
+    )
+
+
+def test_cross_field_rules_name_the_keys_and_their_files(conf: Path) -> None:
+    assert _error(conf, "data.calibration_end=1998-01-01", "data.observation_end=1997-06-30") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'data': calibration_end (1998-01-01) must be before observation_end (1997-06-30) "
+        "(from --set data.calibration_end=1998-01-01, --set data.observation_end=1997-06-30)"
+    )
+    assert _error(conf, "projection.tier_labels=[a, b]") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'projection': tier_labels needs one more entry than tier_quantiles (3 quantiles, 2 labels) "
+        "(from --set projection.tier_labels=[a, b])"
+    )
+    assert _error(conf, "model.monetary.tuning.penalizer_min=1") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'model.monetary.tuning': penalizer_min (1.0) must be below penalizer_max (0.1) "
+        "(from --set model.monetary.tuning.penalizer_min=1)"
+    )
+
+
+def test_bad_set_syntax_and_bad_files(conf: Path, tmp_path: Path) -> None:
+    assert _error(conf, "data.freq") == "--set 'data.freq': expected dotted.key=value, e.g. --set data.freq=W"
+    assert _error(conf, "data..freq=W") == "--set 'data..freq=W': expected dotted.key=value, e.g. --set data.freq=W"
+    assert _error(conf, files=(str(tmp_path / "missing.yml"),)) == f"config file not found: {tmp_path / 'missing.yml'}"
+    listing = tmp_path / "list.yml"
+    listing.write_text("- a\n- b\n")
+    assert _error(conf, files=(str(listing),)) == f"{listing}: the top level must be a mapping of keys, got list"
+    broken = tmp_path / "broken.yml"
+    broken.write_text("data: [unclosed\n")
+    assert _error(conf, files=(str(broken),)).startswith(f"{broken}: not valid YAML:")
+
+
+def test_set_values_are_yaml() -> None:
+    assert parse_set("projection.horizons_days=[7, 14]") == {"projection": {"horizons_days": [7, 14]}}
+    assert parse_set("data.source.path=") == {"data": {"source": {"path": None}}}
+    assert parse_set("data.calibration_end=1997-09-30") == {"data": {"calibration_end": "1997-09-30"}}
+
+
+def test_shipped_environments_all_validate() -> None:
+    for env in ("local", "dev", "staging", "prod"):
+        config = load_config(env)
+        assert config.env == env
+    local = load_config("local")
+    assert (local.runtime.backend, local.tables.format) == ("local", "parquet")
+    assert (local.data.calibration_end, local.data.observation_end) == (dt.date(1997, 9, 30), dt.date(1998, 6, 30))
+    prod = load_config("prod")
+    assert (prod.runtime.backend, prod.tables.format) == ("databricks", "delta")
