@@ -162,7 +162,7 @@ class JobContext(metaclass=Singleton):
         return self.config.mlflow.registry_uri or ("databricks-uc" if self.is_databricks else self.mlflow_tracking_uri)
 
     def registered_model_name(self, kind: str) -> str:
-        """``clv_frequency`` locally; ``catalog.schema.clv_frequency`` in Unity Catalog. ``kind``: frequency|monetary."""
+        """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
         name = getattr(self.config.model.registry, f"{kind}_name")
         if self.is_databricks:
             return f"{self.config.tables.catalog}.{self.config.tables.schema_}.{name}"

@@ -116,7 +116,7 @@ def setup_entry_points(setup_py: Path) -> set[str]:
     target = re.compile(r"^[\w.]+:\w+$")
     for node in ast.walk(ast.parse(setup_py.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and isinstance(value, ast.Constant) \
                         and target.match(str(value.value)):
                     names.add(str(key.value))
@@ -330,7 +330,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle-dir", type=Path, help="default: ROOT/conf/bundle")
     parser.add_argument("--no-bundle", action="store_true", help="do not write the Asset Bundle")
     parser.add_argument("--commit", help="commit id to stamp (default: git rev-parse HEAD in ROOT)")
-    parser.add_argument("--dbx-python", type=Path, help="python of the dbx venv (default: ROOT/.venv-deploy/bin/python)")
+    parser.add_argument(
+        "--dbx-python", type=Path, help="python of the dbx venv (default: ROOT/.venv-deploy/bin/python)",
+    )
     parser.add_argument("--require-dbx", action="store_true", help="fail instead of skipping when dbx is missing")
 
 

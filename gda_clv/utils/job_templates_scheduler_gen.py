@@ -80,8 +80,8 @@ def quartz_error(expression: str) -> str | None:
     """Why ``expression`` is not a valid Quartz cron expression (6 or 7 fields), or None when it is."""
     fields = str(expression).split()
     if len(fields) not in (6, 7):
-        return f"it has {len(fields)} fields, Quartz needs 6 or 7 (seconds minutes hours day-of-month month day-of-week)"
-    for text, (name, low, high, names, special) in zip(fields, _QUARTZ_FIELDS):
+        return f"it has {len(fields)} fields; Quartz needs 6 or 7 (sec min hour day-of-month month day-of-week [year])"
+    for text, (name, low, high, names, special) in zip(fields, _QUARTZ_FIELDS[: len(fields)], strict=True):
         reason = _quartz_field_error(text, name, low, high, names, special)
         if reason:
             return reason

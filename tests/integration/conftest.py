@@ -1,18 +1,22 @@
-"""Integration fixtures: a real MLflow tracking + registry store on sqlite in a temp folder."""
+"""Integration fixtures: a real MLflow tracking + registry store on sqlite in a temp folder, fitted CDNOW models."""
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
+import pandas as pd
 import pytest
+
+from gda_clv.models._lifetimes import quiet
+from gda_clv.models.frequency import FrequencyModel, make_frequency_model
+from gda_clv.models.gamma_gamma import GammaGammaModel
 
 
 @pytest.fixture(scope="session")
 def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point MLflow tracking and registry at one sqlite file for the session; artifacts under the same folder."""
-    import mlflow
-
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
@@ -26,11 +30,30 @@ def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture()
 def mlflow_experiment(mlflow_store: Path) -> Iterator[str]:
     """A fresh experiment (artifacts in the temp folder) set as active; yields its name."""
-    import mlflow
-
     name = f"test-{uuid.uuid4().hex[:8]}"
     mlflow.create_experiment(name, artifact_location=(mlflow_store / name).as_uri())
     mlflow.set_experiment(name)
     yield name
-    if mlflow.active_run():
+    while mlflow.active_run():
         mlflow.end_run()
+
+
+@pytest.fixture(scope="session")
+def cdnow_summary() -> pd.DataFrame:
+    """lifetimes' CDNOW summary (2357 customers: frequency, recency, T, monetary_value) in weeks."""
+    with quiet():
+        from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+        return load_cdnow_summary_data_with_monetary_value()
+
+
+@pytest.fixture(scope="session")
+def bgnbd_cdnow(cdnow_summary: pd.DataFrame) -> FrequencyModel:
+    d = cdnow_summary
+    return make_frequency_model("bgnbd").fit(d["frequency"], d["recency"], d["T"])
+
+
+@pytest.fixture(scope="session")
+def gamma_gamma_cdnow(cdnow_summary: pd.DataFrame) -> GammaGammaModel:
+    repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
+    return GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])

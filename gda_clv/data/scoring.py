@@ -1,0 +1,169 @@
+"""Score every customer in Spark: P(alive), expected purchases per horizon, expected spend, CLV and a value tier.
+
+Pure Spark: DataFrame and fitted models in, DataFrame out; no config, no I/O. Customers never reach the driver:
+the distinct (frequency, recency, T, monetary_value) tuples are scored once each by ``mapInPandas`` with the model
+parameters broadcast, and the scores are joined back to the customers. Only the tier thresholds (a few numbers)
+are collected.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gda_clv.errors import ConfigError, DataError
+
+INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+KEY_COLUMNS = ("customer_id", "as_of")
+#: days in one period of ``data.freq`` (a month is 365.25 / 12 days)
+DAYS_PER_FREQ = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which registered model version produced a score (written next to every prediction)."""
+
+    name: str
+    version: str
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    """The projection settings (``projection.*`` and the model time unit ``data.freq`` x ``data.freq_multiplier``)."""
+
+    horizons_days: tuple[int, ...] = (30, 90, 365)
+    horizon_months: int = 12
+    discount_rate: float = 0.01
+    freq: str = "D"
+    freq_multiplier: int = 1
+
+    def __post_init__(self) -> None:
+        if self.freq not in DAYS_PER_FREQ:
+            raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_FREQ)} (got {self.freq!r}).")
+        if any(int(d) <= 0 for d in self.horizons_days):
+            raise ConfigError(f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)}).")
+
+    def periods(self, days: float) -> float:
+        """``days`` in model periods (the unit of recency and T)."""
+        return days / (DAYS_PER_FREQ[self.freq] * self.freq_multiplier)
+
+
+def purchases_column(days: int) -> str:
+    """Name of the expected-purchases column for a horizon of ``days``."""
+    return f"expected_purchases_{int(days)}d"
+
+
+def score_columns(spec: ScoringSpec) -> list[str]:
+    """The per-tuple score columns, in output order."""
+    return ["p_alive", *(purchases_column(d) for d in spec.horizons_days), "expected_avg_spend", "clv"]
+
+
+def score_tuples(pdf: pd.DataFrame, frequency_model: Any, monetary_model: Any, spec: ScoringSpec) -> pd.DataFrame:
+    """Score a pandas frame of (frequency, recency, T, monetary_value) rows; returns the inputs plus the scores."""
+    from gda_clv.models.clv import customer_lifetime_value
+
+    f, r, t, m = (pdf[c].to_numpy(dtype=float) for c in INPUT_COLUMNS)
+    out = pdf[list(INPUT_COLUMNS)].astype(float).reset_index(drop=True)
+    out["p_alive"] = np.asarray(frequency_model.probability_alive(f, r, t), dtype=float)
+    for days in spec.horizons_days:
+        expected = frequency_model.expected_purchases(spec.periods(days), f, r, t)
+        out[purchases_column(days)] = np.asarray(expected, dtype=float)
+    out["expected_avg_spend"] = np.asarray(monetary_model.expected_average_spend(f, m), dtype=float)
+    clv = customer_lifetime_value(
+        frequency_model, monetary_model, f, r, t, m,
+        time_months=spec.horizon_months, discount_rate=spec.discount_rate,
+        freq=spec.freq, freq_multiplier=spec.freq_multiplier,
+    )
+    out["clv"] = np.asarray(clv, dtype=float)
+    return out
+
+
+def _shipped(spark: Any, value: Any) -> Callable[[], Any]:
+    """A getter for ``value`` on the executors: a broadcast variable where the session has a SparkContext.
+
+    Spark Connect (serverless, shared clusters) has no SparkContext; there the value travels in the closure.
+    """
+    try:
+        broadcast = spark.sparkContext.broadcast(value)
+    except Exception:  # Spark Connect: no sparkContext attribute / not supported
+        return lambda: value
+    return lambda: broadcast.value
+
+
+def check_features(features: DataFrame) -> None:
+    """DataError naming the missing columns of the feature frame."""
+    missing = [c for c in (*KEY_COLUMNS, *INPUT_COLUMNS) if c not in features.columns]
+    if missing:
+        raise DataError(
+            f"The feature table lacks columns {missing} needed for scoring; it needs "
+            f"{', '.join((*KEY_COLUMNS, *INPUT_COLUMNS))} (run the prepare step to rebuild it)."
+        )
+
+
+def score_customers(
+    features: DataFrame,
+    frequency_model: Any,
+    monetary_model: Any,
+    spec: ScoringSpec,
+    frequency_ref: ModelRef,
+    monetary_ref: ModelRef,
+) -> DataFrame:
+    """One row per customer of ``features``: its inputs, the scores of ``score_columns(spec)`` and the model versions.
+
+    ``frequency_model`` / ``monetary_model`` are gda_clv models (``to_dict`` / ``from_dict``); only their
+    parameters are shipped to the executors. Customers with identical inputs are scored once.
+    """
+    check_features(features)
+    from gda_clv.models.frequency import FrequencyModel
+    from gda_clv.models.gamma_gamma import GammaGammaModel
+
+    get_params = _shipped(features.sparkSession, (frequency_model.to_dict(), monetary_model.to_dict()))
+
+    def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        freq_state, monetary_state = get_params()
+        fm, mm = FrequencyModel.from_dict(freq_state), GammaGammaModel.from_dict(monetary_state)
+        for batch in batches:
+            yield score_tuples(batch, fm, mm, spec)
+
+    inputs = features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
+    schema = ", ".join(f"`{c}` double" for c in (*INPUT_COLUMNS, *score_columns(spec)))
+    scored = inputs.select(*INPUT_COLUMNS).distinct().mapInPandas(score_batches, schema)
+    joined = inputs.join(scored, on=list(INPUT_COLUMNS), how="left")
+    return joined.select(
+        *KEY_COLUMNS,
+        *INPUT_COLUMNS,
+        *score_columns(spec),
+        F.lit(frequency_ref.name).alias("frequency_model_name"),
+        F.lit(str(frequency_ref.version)).alias("frequency_model_version"),
+        F.lit(monetary_ref.name).alias("monetary_model_name"),
+        F.lit(str(monetary_ref.version)).alias("monetary_model_version"),
+    )
+
+
+def tier_thresholds(scored: DataFrame, quantiles: Sequence[float], relative_error: float = 1e-4) -> list[float]:
+    """CLV values at ``quantiles`` over all customers (Spark's approxQuantile; only these numbers reach the driver)."""
+    if not quantiles:
+        return []
+    return [float(v) for v in scored.approxQuantile("clv", list(quantiles), relative_error)]
+
+
+def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: Sequence[str]) -> DataFrame:
+    """Add ``value_tier``: ``labels[i]`` for CLV above ``thresholds[i-1]`` and at most ``thresholds[i]``.
+
+    The lowest label holds CLV at or below the first threshold; the highest, CLV above the last one.
+    """
+    if len(labels) != len(thresholds) + 1:
+        raise ConfigError(
+            f"projection.tier_labels needs one more entry than projection.tier_quantiles "
+            f"({len(thresholds)} quantiles, {len(labels)} labels)"
+        )
+    tier = F.lit(labels[0])
+    for threshold, label in zip(thresholds, labels[1:]):
+        tier = F.when(F.col("clv") > F.lit(threshold), F.lit(label)).otherwise(tier)
+    return scored.withColumn("value_tier", tier)

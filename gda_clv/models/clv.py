@@ -1,0 +1,60 @@
+"""Customer lifetime value: lifetimes' discounted monthly sum, vectorised over customers."""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from gda_clv.errors import ConfigError
+from gda_clv.models.frequency import FrequencyModel
+from gda_clv.models.gamma_gamma import GammaGammaModel
+
+# Periods of each lifetimes ``freq`` per month, as lifetimes' _customer_lifetime_value.
+PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
+
+
+def periods_per_month(freq: str, freq_multiplier: float = 1) -> float:
+    """How many model time units make a month: lifetimes' factor divided by the multiplier.
+
+    lifetimes' ``freq`` names the unit that recency and T are measured in; with
+    ``calibration_and_holdout_data(..., freq_multiplier=k)`` the unit is k of those, so a month holds 1/k as many.
+    """
+    if freq not in PERIODS_PER_MONTH:
+        raise ConfigError(f"data.freq must be one of {', '.join(PERIODS_PER_MONTH)} for CLV (got {freq!r}).")
+    if not freq_multiplier > 0:
+        raise ConfigError(f"data.freq_multiplier must be > 0 (got {freq_multiplier}).")
+    return PERIODS_PER_MONTH[freq] / freq_multiplier
+
+
+def customer_lifetime_value(
+    freq_model: FrequencyModel,
+    gg_model: GammaGammaModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    time_months: int,
+    discount_rate: float,
+    freq: str = "D",
+    freq_multiplier: float = 1,
+) -> np.ndarray:
+    """CLV over ``time_months`` months, discounted by ``discount_rate`` per month.
+
+    Equals lifetimes' ``GammaGammaFitter.customer_lifetime_value`` (which supports freq_multiplier 1 only):
+    sum over months k of spend * (E[purchases up to k months] - E[up to k-1]) / (1 + discount_rate)**k,
+    with spend = the Gamma-Gamma expected average spend. One prediction per month boundary, vectorised.
+    """
+    if time_months < 0 or int(time_months) != time_months:
+        raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")
+    factor = periods_per_month(freq, freq_multiplier)
+    f = np.asarray(frequency, dtype=float)
+    r = np.asarray(recency, dtype=float)
+    age = np.asarray(T, dtype=float)
+    spend = gg_model.expected_average_spend(f, np.asarray(monetary_value, dtype=float))
+    clv = np.zeros(len(f))
+    previous = np.zeros(len(f))
+    steps = np.arange(1, int(time_months) + 1) * factor  # same grid as lifetimes
+    for t in steps:
+        cumulative = freq_model.expected_purchases(t, f, r, age)
+        clv += spend * (cumulative - previous) / (1 + discount_rate) ** (t / factor)
+        previous = cumulative
+    return clv
