@@ -47,3 +47,32 @@ bench: $(STAMP)  ## benchmarks against lifetimes / DuckDB (not part of make test
 
 clean:  ## remove environments and local run state
 	rm -rf $(VENV) $(BOOT) .gda_clv dist build *.egg-info
+
+# ---- deployment: dbx 0.8.19 in its own venv (its pins conflict with the runtime's), job-gen, dbx deploy ----
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
+DEPLOY_ENVS := dev staging prod
+WORKSPACE_ROOT ?= /Shared/gda_clv
+.PHONY: .venv-deploy validate-deploy deploy
+
+$(DEPLOY_STAMP): $(UV) deploy-requirements.txt
+	rm -rf $(DEPLOY_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(DEPLOY_VENV)
+	$(UV) pip install --quiet --python $(DEPLOY_VENV)/bin/python -r deploy-requirements.txt
+	touch $@
+
+.venv-deploy: $(DEPLOY_STAMP)  ## create .venv-deploy with dbx 0.8.19
+
+validate-deploy: $(STAMP) $(DEPLOY_STAMP)  ## job-gen -> conf/deployment.yml + conf/bundle/, every validation (offline)
+	$(VENV)/bin/gda-clv job-gen --require-dbx --summary-json .gda_clv/job_gen_summary.json
+
+deploy:  ## make deploy ENV=dev|staging|prod: wheel, job-gen, commit checks, dbx deploy (needs DATABRICKS_HOST/TOKEN)
+	@if [ -z "$$DATABRICKS_HOST" ] || [ -z "$$DATABRICKS_TOKEN" ]; then \
+		echo "make deploy: DATABRICKS_HOST and DATABRICKS_TOKEN must be set (nothing was built or deployed)"; exit 2; fi
+	@case " $(DEPLOY_ENVS) " in *" $(ENV) "*) ;; *) \
+		echo "make deploy: ENV must be one of: $(DEPLOY_ENVS) (got '$(ENV)'; nothing was deployed)"; exit 2;; esac
+	$(MAKE) wheel validate-deploy
+	$(VENV)/bin/gda-clv check-meta
+	$(DEPLOY_VENV)/bin/dbx configure --environment $(ENV) --workspace-dir $(WORKSPACE_ROOT)/$(ENV)/dbx \
+		--artifact-location dbfs:$(WORKSPACE_ROOT)/$(ENV)/artifacts
+	$(DEPLOY_VENV)/bin/dbx deploy --deployment-file conf/deployment.yml --environment $(ENV)

@@ -47,7 +47,9 @@ class ScoringSpec:
         if self.freq not in DAYS_PER_FREQ:
             raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_FREQ)} (got {self.freq!r}).")
         if any(int(d) <= 0 for d in self.horizons_days):
-            raise ConfigError(f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)}).")
+            raise ConfigError(
+                f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)})."
+            )
 
     def periods(self, days: float) -> float:
         """``days`` in model periods (the unit of recency and T)."""
@@ -106,6 +108,16 @@ def check_features(features: DataFrame) -> None:
         )
 
 
+def _model_inputs(features: DataFrame) -> DataFrame:
+    return features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
+
+
+def distinct_inputs(features: DataFrame) -> DataFrame:
+    """The distinct (frequency, recency, T, monetary_value) tuples: what the models actually score."""
+    check_features(features)
+    return _model_inputs(features).select(*INPUT_COLUMNS).distinct()
+
+
 def score_customers(
     features: DataFrame,
     frequency_model: Any,
@@ -131,9 +143,9 @@ def score_customers(
         for batch in batches:
             yield score_tuples(batch, fm, mm, spec)
 
-    inputs = features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
+    inputs = _model_inputs(features)
     schema = ", ".join(f"`{c}` double" for c in (*INPUT_COLUMNS, *score_columns(spec)))
-    scored = inputs.select(*INPUT_COLUMNS).distinct().mapInPandas(score_batches, schema)
+    scored = distinct_inputs(inputs).mapInPandas(score_batches, schema)
     joined = inputs.join(scored, on=list(INPUT_COLUMNS), how="left")
     return joined.select(
         *KEY_COLUMNS,
@@ -164,6 +176,6 @@ def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: S
             f"({len(thresholds)} quantiles, {len(labels)} labels)"
         )
     tier = F.lit(labels[0])
-    for threshold, label in zip(thresholds, labels[1:]):
+    for threshold, label in zip(thresholds, labels[1:], strict=True):
         tier = F.when(F.col("clv") > F.lit(threshold), F.lit(label)).otherwise(tier)
     return scored.withColumn("value_tier", tier)

@@ -19,6 +19,8 @@ ValueAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 # Log-parameter box: exp(+-25) is far outside any sensible CLV parameter; an optimum on it is a failure.
 LOG_BOUND = 25.0
+# Smallest Hessian eigenvalue (per-customer objective, log scale) accepted as a real optimum.
+MIN_CURVATURE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Attempt:
     x: np.ndarray
     fun: float
     message: str
+    hessian: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ class FitOutcome:
     fun: float
     penalizer: float
     attempts: list[str]
+    hessian: np.ndarray | None
+
+
+def wsum(weights: np.ndarray, values: np.ndarray) -> float:
+    """sum(weights * values) without BLAS: a threaded ddot is slow on busy machines and gains nothing here."""
+    return float(np.sum(weights * values))
 
 
 def retry_penalizers(penalizer: float) -> list[float]:
@@ -61,7 +70,7 @@ def fit_with_retries(
         start = "[" + ", ".join(f"{v:.3g}" for v in np.exp(x0)) + "]"
         tried.append(f"start={start} penalizer={pen:g}: {'converged' if result.converged else result.message}")
         if result.converged:
-            return FitOutcome(x=result.x, fun=result.fun, penalizer=pen, attempts=tried)
+            return FitOutcome(x=result.x, fun=result.fun, penalizer=pen, attempts=tried, hessian=result.hessian)
     raise ModelError(f"The {what} fit did not converge. Tried: " + "; ".join(tried) + f". {fix}")
 
 
@@ -82,21 +91,25 @@ def minimize_smooth(fun: ValueAndGrad, x0: np.ndarray, lower: Sequence[float | N
             )
     x = np.asarray(res.x, dtype=float)
     ok_value = bool(np.isfinite(res.fun) and np.all(np.isfinite(x)))
-    free = np.array([b[0] + 1e-8 < v for v, b in zip(x, bounds)])
+    free = np.array([b[0] + 1e-8 < v for v, b in zip(x, bounds, strict=True)])
     on_edge = bool(np.any(np.abs(x) >= LOG_BOUND - 1e-6))
     grad = np.asarray(fun(x)[1]) if ok_value else np.full_like(x, np.nan)
     # L-BFGS-B may stop on a relative-reduction test; accept only a (projected) gradient that is really small.
     small_grad = bool(np.all(np.abs(grad[free]) < 1e-5)) if ok_value else False
-    converged = ok_value and not on_edge and small_grad
-    if converged:
+    hessian = hessian_from_gradient(fun, x) if ok_value and not on_edge and small_grad else None
+    # A flat direction (a parameter the data cannot identify) is not an optimum either.
+    curved = hessian is not None and bool(np.linalg.eigvalsh(hessian[np.ix_(free, free)]).min() > MIN_CURVATURE)
+    if curved:
         message = "converged"
     elif on_edge:
         message = "a parameter ran off to 0 or infinity"
     elif not ok_value:
         message = "the log-likelihood was not finite"
+    elif hessian is not None:
+        message = "the likelihood is flat in some parameter (not identifiable from this data)"
     else:
         message = f"optimiser stopped without convergence ({res.message})"
-    return Attempt(converged=converged, x=x, fun=float(res.fun), message=message)
+    return Attempt(converged=curved, x=x, fun=float(res.fun), message=message, hessian=hessian)
 
 
 def hessian_from_gradient(fun: ValueAndGrad, x: np.ndarray, step: float = 1e-5) -> np.ndarray:

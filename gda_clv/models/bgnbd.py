@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
+from gda_clv.models._fitting import wsum
 from gda_clv.models.frequency import FrequencyModel, Objective
 
 
@@ -27,7 +28,12 @@ class BetaGeoModel(FrequencyModel):
         return bgnbd_objective(frequency, recency, T, weights)
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
-        """lifetimes' conditional_expected_number_of_purchases_up_to_time (FHL 2005 eq. 10), in numpy."""
+        """lifetimes' conditional_expected_number_of_purchases_up_to_time (FHL 2005 eq. 10), in numpy.
+
+        lifetimes takes the log of the hypergeometric term, which is NaN when that term is negative (possible
+        when a + b + x < 1, e.g. under a strong penalizer); here its sign is kept, so those customers get the
+        value of the same expression instead of NaN. Elsewhere the result is lifetimes' to rounding.
+        """
         r, alpha, a, b = self.param_array()
         x = np.asarray(frequency, dtype=float)
         t = np.asarray(t, dtype=float)
@@ -36,13 +42,15 @@ class BetaGeoModel(FrequencyModel):
         _a, _b, _c = r + x, b + x, a + b + x - 1
         z = t / (alpha + age + t)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
+            hyp = hyp2f1(_a, _b, _c, z)
+            sign, ln_hyp = np.sign(hyp), np.log(np.abs(hyp))
             bad = np.isinf(ln_hyp)
             if np.any(bad):  # lifetimes' equivalent form where the direct one overflows
-                alt = np.log(hyp2f1(_c - _a, _c - _b, _c, z)) + (_c - _a - _b) * np.log1p(-z)
-                ln_hyp = np.where(bad, alt, ln_hyp)
+                alt = hyp2f1(_c - _a, _c - _b, _c, z)
+                ln_alt = np.log(np.abs(alt)) + (_c - _a - _b) * np.log1p(-z)
+                sign, ln_hyp = np.where(bad, np.sign(alt), sign), np.where(bad, ln_alt, ln_hyp)
             first = (a + b + x - 1) / (a - 1)
-            second = 1 - np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t + age)))
+            second = 1 - sign * np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t + age)))
             denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + age) / (alpha + rec)) ** (r + x)
         return np.asarray(first * second / denominator, dtype=float)
 
@@ -79,22 +87,25 @@ def bgnbd_objective(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, w
             + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu)
         )
         log_aT = np.log(alpha + T)
-        ll = wx @ a12 - w @ ((r + x) * log_aT)  # A1 + A2 + A3
+        ll = wsum(wx, a12) - wsum(w, (r + x) * log_aT)  # A1 + A2 + A3
         # Repeat buyers: log(exp(A3) + exp(A4)) = A3 + log1p(exp(d)), d = A4 - A3.
         log_at = np.log(alpha + tr)
         log_aTr = log_aT[rep]
         d = np.log(a) - np.log(b + log_b_shift) - (r + xr) * (log_at - log_aTr)
-        ll += wr @ np.logaddexp(0.0, d)
+        ll += wsum(wr, np.logaddexp(0.0, d))
         s = expit(d)  # weight of the "dropped out after the last purchase" branch
         ws = wr * s
         # Gradient of the total log-likelihood with respect to (r, alpha, a, b).
-        g_r = wx @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - w @ log_aT - ws @ (log_at - log_aTr)
+        g_r = wsum(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - wsum(w, log_aT) - wsum(ws, log_at - log_aTr)
         g_alpha = (
-            total * r / alpha - w @ ((r + x) / (alpha + T))
-            - ws @ ((r + xr) * (1.0 / (alpha + tr) - 1.0 / (alpha + Tr)))
+            total * r / alpha - wsum(w, (r + x) / (alpha + T))
+            - wsum(ws, (r + xr) * (1.0 / (alpha + tr) - 1.0 / (alpha + Tr)))
         )
-        g_a = wx @ (digamma(a + b) - digamma(a + b + xu)) + ws.sum() / a
-        g_b = wx @ (digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu)) - ws @ (1.0 / (b + log_b_shift))
+        g_a = wsum(wx, digamma(a + b) - digamma(a + b + xu)) + ws.sum() / a
+        g_b = (
+            wsum(wx, digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))
+            - wsum(ws, 1.0 / (b + log_b_shift))
+        )
         grad_ll = np.array([g_r, g_alpha, g_a, g_b])
         value = -ll / total + penalizer * np.sum(params**2)
         grad = -grad_ll * params / total + 2.0 * penalizer * params**2

@@ -20,9 +20,9 @@ from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_rfm
 from gda_clv.models._fitting import (
     fit_with_retries,
-    hessian_from_gradient,
     minimize_smooth,
     standard_errors,
+    wsum,
 )
 from gda_clv.models._lifetimes import generate_data, lifetimes, quiet
 
@@ -84,11 +84,11 @@ class FrequencyModel(ABC):
         )
         params = np.exp(outcome.x)
         params[list(self.time_params)] /= scale
-        hessian = hessian_from_gradient(lambda x: objective(x, outcome.penalizer), outcome.x)
-        ses = standard_errors(params, hessian, w.sum())
-        self.params_ = {n: float(v) for n, v in zip(self.param_names, params)}
-        self.standard_errors_ = {n: float(v) for n, v in zip(self.param_names, ses)}
-        self.log_likelihood_ = float(-objective(outcome.x, 0.0)[0] * w.sum())
+        ses = standard_errors(params, outcome.hessian, w.sum())
+        self.params_ = {n: float(v) for n, v in zip(self.param_names, params, strict=True)}
+        self.standard_errors_ = {n: float(v) for n, v in zip(self.param_names, ses, strict=True)}
+        # lifetimes' likelihood is in scaled time; each of the x purchase times contributes a 1/scale Jacobian.
+        self.log_likelihood_ = float(-objective(outcome.x, 0.0)[0] * w.sum() + wsum(w, f) * np.log(scale))
         self.converged_ = True
         self.fit_attempts_ = outcome.attempts
         self.penalizer_used_ = outcome.penalizer
@@ -100,7 +100,7 @@ class FrequencyModel(ABC):
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Conditional expected number of repeat purchases in the next ``t`` periods."""
         fitter = self.to_lifetimes()
-        with quiet():
+        with quiet(), np.errstate(all="ignore"):
             out = fitter.conditional_expected_number_of_purchases_up_to_time(
                 t, np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
             )
@@ -109,7 +109,7 @@ class FrequencyModel(ABC):
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Probability that a customer with this history is still active."""
         fitter = self.to_lifetimes()
-        with quiet():
+        with quiet(), np.errstate(all="ignore"):
             out = fitter.conditional_probability_alive(
                 np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
             )

@@ -16,7 +16,7 @@ from scipy.special import digamma, gammaln
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_monetary
-from gda_clv.models._fitting import fit_with_retries, hessian_from_gradient, minimize_smooth, standard_errors
+from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import lifetimes
 
 FIX_HINT = (
@@ -58,10 +58,9 @@ class GammaGammaModel:
             fix=FIX_HINT,
         )
         params = np.exp(outcome.x)
-        hessian = hessian_from_gradient(lambda lp: objective(lp, outcome.penalizer), outcome.x)
-        ses = standard_errors(params, hessian, w.sum())
-        self.params_ = {n: float(v) for n, v in zip(PARAM_NAMES, params)}
-        self.standard_errors_ = {n: float(v) for n, v in zip(PARAM_NAMES, ses)}
+        ses = standard_errors(params, outcome.hessian, w.sum())
+        self.params_ = {n: float(v) for n, v in zip(PARAM_NAMES, params, strict=True)}
+        self.standard_errors_ = {n: float(v) for n, v in zip(PARAM_NAMES, ses, strict=True)}
         self.log_likelihood_ = float(-objective(outcome.x, 0.0)[0] * w.sum())
         self.converged_ = True
         self.fit_attempts_ = outcome.attempts
@@ -149,14 +148,14 @@ def gamma_gamma_objective(frequency: np.ndarray, monetary_value: np.ndarray, wei
         p, q, v = params
         px = p * x
         log_xmv = np.log(xm + v)
-        ll = w @ (
+        ll = wsum(w,
             gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x
             - (px + q) * log_xmv
         )
         dig = digamma(px + q)
-        g_p = w @ (x * (dig - digamma(px) + log_m + log_x - log_xmv))
-        g_q = w @ (dig - digamma(q) + np.log(v) - log_xmv)
-        g_v = w @ (q / v - (px + q) / (xm + v))
+        g_p = wsum(w, x * (dig - digamma(px) + log_m + log_x - log_xmv))
+        g_q = wsum(w, dig - digamma(q) + np.log(v) - log_xmv)
+        g_v = wsum(w, q / v - (px + q) / (xm + v))
         value = -ll / total + penalizer * np.sum(params**2)
         grad = -np.array([g_p, g_q, g_v]) * params / total + 2.0 * penalizer * params**2
         return float(value), grad

@@ -111,7 +111,8 @@ def log_pyfunc_model(
 ) -> ModelInfo:
     """Log a fitted ``kind`` ("frequency" or "monetary") model to the active run as a pyfunc model.
 
-    The signature is inferred from ``input_example`` and the wrapper's own prediction on it. ``code_paths``
+    The signature is inferred from ``input_example`` (as doubles, the feature table's type; MLflow then rejects
+    int64 columns at predict time, so score float64 columns) and the wrapper's own prediction on it. ``code_paths``
     (e.g. the ``gda_clv`` package folder) embeds the code for environments that lack the wheel.
     """
     if kind not in _WRAPPERS:
@@ -119,7 +120,6 @@ def log_pyfunc_model(
     if not getattr(model, "converged_", False):
         raise ModelError(f"The {kind} model did not converge; it cannot be logged as a candidate.")
     wrapper_cls, params = _WRAPPERS[kind]
-    # Doubles in the signature: integer columns would reject inputs with missing values or float counts.
     example = input_example.reset_index(drop=True).astype(float)
     output = wrapper_cls(model).predict(None, example, params)
     signature = infer_signature(example, output, params=params)

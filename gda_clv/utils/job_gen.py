@@ -294,7 +294,7 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
     for env, wfs in workflows.items():
         errors = [e for wf in wfs for e in structure_errors(wf, root, entry_points)]
         if errors:
-            raise ConfigError(f"environment '{env}': " + "\n".join(errors))
+            raise ConfigError("\n".join(f"environment '{env}', {error}" for error in errors))
         for wf in wfs:
             check_with_bundles(wf)
     text = deployment_text(workflows)

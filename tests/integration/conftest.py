@@ -57,3 +57,19 @@ def bgnbd_cdnow(cdnow_summary: pd.DataFrame) -> FrequencyModel:
 def gamma_gamma_cdnow(cdnow_summary: pd.DataFrame) -> GammaGammaModel:
     repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
     return GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample_transactions() -> pd.DataFrame:
+    """lifetimes' CDNOW_sample.txt (2357 customers, 6919 rows, 1997-01..1998-06) as standard transaction columns."""
+    from gda_clv.pipelines.prepare import lifetimes_cdnow_path
+
+    path = lifetimes_cdnow_path().with_name("CDNOW_sample.txt")
+    raw = pd.read_csv(path, sep=r"\s+", header=None, names=["customer_id", "id2", "date", "cds", "amount"])
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"].astype(str),
+            "transaction_date": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d").dt.date,
+            "amount": raw["amount"].astype(float),
+        }
+    )

@@ -21,21 +21,20 @@ from gda_clv.models.pyfunc import FrequencyPyfunc, log_pyfunc_model, unwrap_mode
 
 
 def _requirements(model_uri: str) -> list[str]:
-    path = mlflow.artifacts.download_artifacts(f"{model_uri}/requirements.txt")
-    return Path(path).read_text().split()
+    return Path(mlflow.pyfunc.get_model_dependencies(model_uri)).read_text().split()
 
 
 def test_frequency_model_round_trip_matches_lifetimes(
     mlflow_experiment: str, bgnbd_cdnow: FrequencyModel, cdnow_summary: pd.DataFrame
 ) -> None:
-    inputs = cdnow_summary[["frequency", "recency", "T"]]
+    inputs = cdnow_summary[["frequency", "recency", "T"]].astype(float)  # doubles, as in the feature table
     with mlflow.start_run():
         info = log_pyfunc_model(bgnbd_cdnow, "frequency", inputs.head(5))
     assert info.signature.inputs.input_names() == ["frequency", "recency", "T"]
     assert [s.type.name for s in info.signature.inputs.inputs] == ["double", "double", "double"]
     assert info.signature.outputs.input_names() == ["expected_purchases", "probability_alive"]
     assert info.signature.params.to_dict() == [{"name": "horizon", "type": "double", "default": 1.0, "shape": None}]
-    assert _requirements(info.model_uri) == [f"gda_clv=={__version__}"]
+    assert _requirements(info.model_uri) == [f"mlflow=={mlflow.__version__}", f"gda_clv=={__version__}"]
 
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     scored = loaded.predict(inputs, params={"horizon": 39.0})
@@ -52,7 +51,7 @@ def test_frequency_model_round_trip_matches_lifetimes(
 
 
 def test_monetary_model_round_trip(mlflow_experiment: str, gamma_gamma_cdnow: GammaGammaModel) -> None:
-    example = pd.DataFrame({"frequency": [0, 1, 6], "monetary_value": [0.0, 20.0, 35.5]})
+    example = pd.DataFrame({"frequency": [0.0, 1.0, 6.0], "monetary_value": [0.0, 20.0, 35.5]})
     with mlflow.start_run():
         info = log_pyfunc_model(gamma_gamma_cdnow, "monetary", example)
     assert info.signature.outputs.input_names() == ["expected_average_spend"]
@@ -77,7 +76,7 @@ def test_model_loads_and_scores_in_a_fresh_process(
     )
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
     done = subprocess.run(
-        [sys.executable, "-c", script, info.model_uri, example.to_json(orient="list")],
+        [sys.executable, "-c", script, info.model_uri, json.dumps(example.to_dict(orient="list"))],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,0 +1,212 @@
+"""hyperopt TPE tuning of the penalizer (and optionally the frequency model type) on holdout error.
+
+Inputs are compressed groups: one row per distinct customer history with ``weight`` = customers sharing it, so a
+weighted loss equals the per-customer loss and every trial fits on the distinct (frequency, recency, T) tuples.
+Pass ``trials=SparkTrials(...)`` on a cluster; the default is hyperopt's in-process ``Trials``. Seeded via
+``rstate``, so the same data and seed pick the same configuration.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gda_clv.errors import ConfigError, DataError, ModelError
+from gda_clv.models.compress import compress
+from gda_clv.models.frequency import TYPES, make_frequency_model
+from gda_clv.models.gamma_gamma import GammaGammaModel
+
+FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
+MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
+TRIAL_COLUMNS = ["trial", "type", "penalizer", "loss", "status", "penalizer_used", "error"]
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The chosen configuration, its holdout loss and one row per trial (``tuned`` False when max_evals was 0)."""
+
+    type: str
+    penalizer: float
+    loss: float
+    trials: pd.DataFrame
+    tuned: bool
+
+
+def weighted_loss(predicted: np.ndarray, actual: np.ndarray, weight: np.ndarray, loss: str) -> float:
+    """Per-customer RMSE or MAE computed on groups of ``weight`` identical customers."""
+    err = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    if loss == "rmse":
+        return float(math.sqrt(np.sum(w * err**2) / w.sum()))
+    if loss == "mae":
+        return float(np.sum(w * np.abs(err)) / w.sum())
+    raise ConfigError(f"tuning.loss must be one of rmse, mae (got {loss!r}).")
+
+
+def _with_weight(groups: pd.DataFrame, columns: Sequence[str], step: str) -> pd.DataFrame:
+    missing = [c for c in columns if c not in groups.columns]
+    if missing:
+        raise DataError(f"Cannot tune the {step} model: missing columns {missing} (expected {list(columns)} + weight).")
+    if len(groups) == 0:
+        raise DataError(f"Cannot tune the {step} model: no customers in the calibration features.")
+    return groups if "weight" in groups.columns else groups.assign(weight=1.0)
+
+
+def _scored(loss: float, penalizer_used: float, not_finite: str) -> dict[str, Any]:
+    """A trial outcome; a non-finite loss is a failed trial, never a candidate."""
+    if not math.isfinite(loss):
+        return {"status": "fail", "error": not_finite, "penalizer_used": penalizer_used}
+    return {"status": "ok", "loss": loss, "penalizer_used": penalizer_used, "error": ""}
+
+
+def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: str) -> None:
+    low, high = penalizer_range
+    if not 0 < low < high:
+        raise ConfigError(f"{field}.penalizer_min must be > 0 and below {field}.penalizer_max (got {low}, {high}).")
+    if max_evals < 0:
+        raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
+
+
+def _run(
+    evaluate: Callable[[str, float], dict[str, Any]],
+    types: Sequence[str],
+    penalizer_range: tuple[float, float],
+    max_evals: int,
+    seed: int,
+    trials: Any,
+    default: tuple[str, float],
+    what: str,
+) -> TuningResult:
+    """Evaluate the default (max_evals 0) or run TPE; return the best successful trial."""
+    if max_evals == 0:
+        result = evaluate(*default)
+        table = pd.DataFrame([{"trial": 0, "type": default[0], "penalizer": default[1], **result}])
+        tuned = False
+    else:
+        from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
+        from hyperopt.exceptions import AllTrialsFailed
+
+        low, high = penalizer_range
+        space = {
+            "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
+            "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
+        }
+
+        def objective(point: dict[str, Any]) -> dict[str, Any]:
+            out = evaluate(point["type"], float(point["penalizer"]))
+            return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
+
+        trials = Trials() if trials is None else trials
+        with contextlib.suppress(AllTrialsFailed):  # reported below with the trials' errors
+            fmin(objective, space, algo=tpe.suggest, max_evals=max_evals, trials=trials,
+                 rstate=np.random.default_rng(seed), show_progressbar=False)
+        rows = []
+        for i, trial in enumerate(trials.trials):
+            vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
+            point = space_eval(space, vals)
+            res = trial.get("result") or {}
+            status = "ok" if res.get("status") == STATUS_OK else "fail"
+            rows.append({"trial": i, "type": point["type"], "penalizer": float(point["penalizer"]),
+                         "loss": res.get("loss", math.nan), "status": status,
+                         "penalizer_used": res.get("penalizer_used", math.nan), "error": res.get("error", "")})
+        table = pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+        tuned = True
+    table = table.reindex(columns=TRIAL_COLUMNS)
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        errors = "; ".join(sorted(set(table["error"].astype(str))))
+        raise ModelError(f"No {what} configuration could be fitted ({len(table)} tried): {errors}")
+    best = ok.loc[ok["loss"].idxmin()]
+    return TuningResult(type=str(best["type"]), penalizer=float(best["penalizer"]), loss=float(best["loss"]),
+                        trials=table, tuned=tuned)
+
+
+def tune_frequency(
+    groups: pd.DataFrame,
+    types: Sequence[str],
+    penalizer_range: tuple[float, float],
+    max_evals: int,
+    loss: str = "rmse",
+    seed: int = 42,
+    trials: Any = None,
+    default_type: str | None = None,
+    default_penalizer: float = 0.0,
+) -> TuningResult:
+    """Choose (type, penalizer) minimising the holdout purchase error per customer.
+
+    ``groups``: frequency_cal, recency_cal, T_cal, duration_holdout, frequency_holdout and optionally weight.
+    ``max_evals`` 0 evaluates only (``default_type`` or types[0], ``default_penalizer``).
+    """
+    if not types or any(t not in TYPES for t in types):
+        raise ConfigError(f"model.frequency.tuning.types must list some of {', '.join(TYPES)} (got {list(types)}).")
+    _check_search(penalizer_range, max_evals, "model.frequency.tuning")
+    weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)  # validate the loss name up front
+    data = _with_weight(groups, FREQUENCY_COLUMNS, "frequency")
+    fit_data = compress(data[["frequency_cal", "recency_cal", "T_cal", "weight"]],
+                        ["frequency_cal", "recency_cal", "T_cal"])
+    f, r, t = (data[c].to_numpy(float) for c in ("frequency_cal", "recency_cal", "T_cal"))
+    duration, actual, weight = (data[c].to_numpy(float) for c in ("duration_holdout", "frequency_holdout", "weight"))
+
+    def evaluate(model_type: str, penalizer: float) -> dict[str, Any]:
+        try:
+            model = make_frequency_model(model_type, penalizer).fit(
+                fit_data["frequency_cal"], fit_data["recency_cal"], fit_data["T_cal"], fit_data["weight"]
+            )
+        except ModelError as err:
+            return {"status": "fail", "error": str(err), "penalizer_used": math.nan}
+        predicted = model.expected_purchases(duration, f, r, t)
+        return _scored(weighted_loss(predicted, actual, weight, loss), model.penalizer_used_,
+                       f"{model_type} penalizer={penalizer:g}: some expected purchases are not finite")
+
+    default = (default_type or types[0], float(default_penalizer))
+    return _run(evaluate, types, penalizer_range, max_evals, seed, trials, default, "frequency model")
+
+
+def tune_monetary(
+    groups: pd.DataFrame,
+    penalizer_range: tuple[float, float],
+    max_evals: int,
+    loss: str = "rmse",
+    seed: int = 42,
+    trials: Any = None,
+    q_constraint: bool = True,
+    default_penalizer: float = 0.0,
+) -> TuningResult:
+    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error of repeat customers.
+
+    ``groups``: frequency_cal, monetary_value_cal, frequency_holdout, monetary_value_holdout (+ weight). The
+    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0); the loss compares their
+    expected average spend with the actual holdout average spend of those who bought in the holdout.
+    """
+    _check_search(penalizer_range, max_evals, "model.monetary.tuning")
+    weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)
+    data = _with_weight(groups, MONETARY_COLUMNS, "monetary")
+    repeat = data[(data["frequency_cal"] > 0) & (data["monetary_value_cal"] > 0)]
+    if repeat.empty:
+        raise DataError("Cannot tune the monetary model: no repeat customers with positive monetary_value_cal.")
+    scored = repeat[(repeat["frequency_holdout"] > 0) & (repeat["monetary_value_holdout"] > 0)]
+    if scored.empty:
+        raise DataError(
+            "Cannot tune the monetary model: no repeat customer bought in the holdout period; lengthen the holdout "
+            "or set model.monetary.tuning.max_evals: 0."
+        )
+
+    def evaluate(_: str, penalizer: float) -> dict[str, Any]:
+        try:
+            model = GammaGammaModel(penalizer, q_constraint).fit(
+                repeat["frequency_cal"], repeat["monetary_value_cal"], repeat["weight"]
+            )
+        except ModelError as err:
+            return {"status": "fail", "error": str(err), "penalizer_used": math.nan}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
+        return _scored(weighted_loss(predicted, scored["monetary_value_holdout"], scored["weight"], loss),
+                       model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
+
+    return _run(evaluate, ["gamma_gamma"], penalizer_range, max_evals, seed, trials,
+                ("gamma_gamma", float(default_penalizer)), "monetary model")

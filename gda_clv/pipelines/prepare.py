@@ -1,0 +1,233 @@
+"""``gda-clv prepare``: read the transaction log, validate and quarantine, write the RFM feature table.
+
+Phases: read -> validate (duplicates, quarantine, threshold) -> timeline -> features -> write. Every check that can
+fail the run happens before the first write, so a failed run leaves the previous tables as they were.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
+
+from gda_clv.data import rfm
+from gda_clv.data.transactions import (
+    CDNOW_DATE_FORMAT,
+    REASON,
+    TRANSACTION_DATE,
+    ColumnMapping,
+    apply_outlier_rule,
+    collapse_duplicates,
+    flag_after_observation_end,
+    parse_transactions,
+    read_cdnow_lines,
+    split_parsed,
+)
+from gda_clv.errors import ConfigError, DataError
+from gda_clv.utils import feature_store_utils as fs
+from gda_clv.utils.common import JobContext
+from gda_clv.utils.config_schema import SourceConfig
+
+STEP = "prepare"
+
+
+def lifetimes_cdnow_path() -> Path:
+    """``CDNOW_master.txt`` as the installed lifetimes package ships it (found without importing lifetimes)."""
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("data.source.path is not set and the lifetimes package (which ships CDNOW) is not installed.")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_master.txt"
+    if not path.is_file():
+        raise DataError(f"lifetimes is installed but has no {path}; set data.source.path.")
+    return path
+
+
+def source_location(source: SourceConfig) -> str:
+    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set."""
+    if source.path:
+        return source.path
+    if source.format == "cdnow":
+        return lifetimes_cdnow_path().as_uri()
+    what = "a table name" if source.format == "table" else "a file or folder path"
+    raise ConfigError(f"data.source.path is required for data.source.format {source.format}: set it to {what}.")
+
+
+def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
+    """The raw source frame (CSV columns as strings); DataError when it cannot be read or is empty."""
+    location = source_location(source)
+    reader = ctx.spark.read.options(**source.options)
+    try:
+        if source.format == "csv":
+            raw = reader.option("header", source.options.get("header", "true")).csv(location)
+        elif source.format == "parquet":
+            raw = reader.parquet(location)
+        elif source.format == "table":
+            raw = ctx.spark.table(location)
+        else:
+            raw = read_cdnow_lines(reader.text(location))
+        empty = raw.limit(1).count() == 0
+    except AnalysisException as exc:
+        detail = str(exc).strip().splitlines()[0]
+        raise DataError(
+            f"cannot read data.source.path '{location}' as {source.format}: {detail}. "
+            "Check data.source.path and data.source.format."
+        ) from None
+    if empty:
+        raise DataError(f"the source '{location}' ({source.format}) has no rows; check data.source.path.")
+    return raw
+
+
+def _quarantine_summary(parsed: DataFrame) -> dict[str, int]:
+    rows = parsed.where(F.col(REASON).isNotNull()).groupBy(REASON).count().collect()
+    return {row[REASON]: int(row["count"]) for row in sorted(rows, key=lambda r: r[REASON])}
+
+
+def _check_share(quarantined: dict[str, int], rows: int, max_share: float) -> float:
+    total = sum(quarantined.values())
+    share = total / rows if rows else 0.0
+    if share > max_share:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in quarantined.items())
+        raise DataError(
+            f"{total} of {rows} rows ({share:.1%}) failed validation ({reasons}), above "
+            f"data.quarantine_max_share {max_share:.1%}; nothing was written. Fix the source, or raise "
+            "data.quarantine_max_share if these rows are expected."
+        )
+    return share
+
+
+def _counts(features: DataFrame) -> dict[str, int]:
+    row = features.agg(
+        F.count(F.lit(1)).alias("customers"),
+        F.sum(F.when(F.col("frequency") > 0, 1).otherwise(0)).alias("repeat_customers"),
+        F.sum(F.when(F.col("T_cal").isNotNull(), 1).otherwise(0)).alias("calibration_customers"),
+        F.sum(F.when((F.col("frequency_cal") > 0) & (F.col("monetary_value_cal") > 0), 1).otherwise(0)).alias(
+            "filtered_cal_customers"
+        ),
+    ).first()
+    return {key: int(row[key] or 0) for key in row.asDict()}
+
+
+def _settings(ctx: JobContext) -> dict[str, Any]:
+    """The config that shapes the features (for the skip-if-unchanged fingerprint)."""
+    data = ctx.config.data.model_dump(mode="json")
+    data.pop("skip_if_unchanged", None)
+    data.pop("quarantine_max_share", None)
+    return data
+
+
+@dataclass
+class _Validated:
+    timeline: fs.Timeline
+    clean: DataFrame
+    quarantined: DataFrame
+
+
+def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: list[DataFrame]) -> _Validated:
+    """Collapse duplicates, parse, fix the timeline, quarantine, check the share, apply the outlier rule.
+
+    Frames cached on the way are added to ``cached`` (the caller releases them).
+    """
+    data = ctx.config.data
+    source = data.source
+    columns = ColumnMapping(**source.columns.model_dump())
+    date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
+    distinct, summary["duplicates_collapsed"] = collapse_duplicates(raw)
+    parsed = parse_transactions(distinct, columns, date_format).cache()
+    cached.append(parsed)
+    last = parsed.where(F.col(REASON).isNull()).agg(F.max(TRANSACTION_DATE)).first()[0]
+    timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, last)
+    summary.update(timeline.as_dict())
+    flagged = flag_after_observation_end(parsed, timeline.observation_end).cache()
+    cached.append(flagged)
+    by_reason = _quarantine_summary(flagged)
+    for reason, count in by_reason.items():
+        ctx.logger.info("%s: quarantined %d rows: %s", STEP, count, reason)
+    rows = summary["source_rows"] - summary["duplicates_collapsed"]
+    share = _check_share(by_reason, rows, data.quarantine_max_share)
+    summary["quarantined"] = {"total": sum(by_reason.values()), "share": round(share, 6), "by_reason": by_reason}
+    split = split_parsed(flagged)
+    clean, summary["outliers"] = apply_outlier_rule(split.clean, data.outliers.rule, data.outliers.quantile)
+    summary["transactions"] = clean.count()
+    first = clean.agg(F.min(TRANSACTION_DATE)).first()[0]
+    if first is None or first > timeline.calibration_end:
+        raise DataError(
+            f"no clean transactions on or before the calibration end {timeline.calibration_end}; "
+            "set data.calibration_end later or data.holdout_days smaller."
+        )
+    return _Validated(timeline, clean, split.quarantined)
+
+
+def _plan(ctx: JobContext, backend: fs.FeatureBackend, as_of: dt.date, digest: str | None) -> str:
+    table = ctx.feature_table
+    exists = backend.exists(table)
+    as_of_there = exists and fs.as_of_exists(ctx.spark, table, as_of)
+    unchanged = bool(as_of_there and digest and fs.stored_fingerprint(ctx.spark, table, as_of) == digest)
+    return fs.plan_update(exists, as_of_there, ctx.config.data.skip_if_unchanged, unchanged)
+
+
+def _write_quarantine(ctx: JobContext, quarantined: DataFrame, as_of: dt.date) -> None:
+    rows = quarantined.select(
+        F.lit(ctx.run_id).alias("run_id"),
+        F.lit(as_of).cast("date").alias("as_of"),
+        F.current_timestamp().alias("quarantined_at"),
+        *quarantined.columns,
+    )
+    ctx.tables.append(rows, ctx.quarantine_table.full_name)
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    """Validate the source, quarantine bad rows, write features for one as_of; return the step summary."""
+    data = ctx.config.data
+    source = data.source
+    rfm.check_freq(data.freq, data.freq_multiplier)
+    timings: dict[str, float] = {}
+    feature_table = ctx.feature_table
+    summary: dict[str, Any] = {
+        "run_id": ctx.run_id,
+        "env": ctx.env,
+        "source": {"format": source.format, "location": source_location(source)},
+        "freq": data.freq,
+        "freq_multiplier": data.freq_multiplier,
+        "tables": {"features": feature_table.full_name, "quarantine": ctx.quarantine_table.full_name},
+        "durations": timings,
+    }
+    cached: list[DataFrame] = []
+    try:
+        with ctx.phase(f"{STEP}: read {source.format} source", timings):
+            raw = read_source(ctx, source).cache()
+            cached.append(raw)
+            summary["source_rows"] = raw.count()
+            digest = fs.fingerprint(_settings(ctx), raw) if data.skip_if_unchanged else None
+        with ctx.phase(f"{STEP}: validate", timings):
+            valid = _validate(ctx, raw, summary, cached)
+        as_of = valid.timeline.as_of
+        backend = fs.feature_backend(ctx)
+        summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
+        if action == fs.SKIP:
+            ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
+            return {**summary, "status": "skipped"}
+        with ctx.phase(f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
+            tl = valid.timeline
+            features = rfm.rfm_features(valid.clean, tl.calibration_end, as_of, data.freq, data.freq_multiplier)
+            features = features.cache()
+            cached.append(features)
+            summary.update(_counts(features))
+        with ctx.phase(f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
+            backend.write(features, feature_table, as_of)
+            if digest:
+                fs.record_fingerprint(ctx.spark, feature_table, as_of, digest)
+            if summary["quarantined"]["total"]:
+                _write_quarantine(ctx, valid.quarantined, as_of)
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    ctx.logger.info(
+        "%s: %d customers (%d repeat) as_of %s -> %s",
+        STEP, summary["customers"], summary["repeat_customers"], as_of, feature_table.full_name,
+    )
+    return {**summary, "status": "succeeded"}

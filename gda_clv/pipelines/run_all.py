@@ -1,0 +1,159 @@
+"""``gda-clv run``: prepare -> train-frequency -> train-monetary -> project in one process and one Spark session.
+
+Prints a progress line per step and, at the end, a short human report: customers scored, holdout accuracy,
+the top customers by CLV, where the tables, files, MLflow runs and plots are, and how to open the MLflow UI.
+The summary nests the four step summaries (``prepare``, ``train_frequency``, ``train_monetary``, ``project``)
+plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("prepare", "gda_clv.pipelines.prepare"),
+    ("train-frequency", "gda_clv.pipelines.train_frequency"),
+    ("train-monetary", "gda_clv.pipelines.train_monetary"),
+    ("project", "gda_clv.pipelines.project"),
+)
+
+
+def _key(step: str) -> str:
+    return step.replace("-", "_")
+
+
+def _step_runner(module: str) -> Callable[[Any], dict[str, Any]]:
+    return importlib.import_module(module).run
+
+
+def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
+    """Run the four steps in order; stop at the first failure. Returns the nested summary."""
+    out = out or sys.stdout
+    summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
+    timings: dict[str, float] = {}
+    for number, (step, module) in enumerate(STEPS, start=1):
+        label = f"[{number}/{len(STEPS)}] {step}"
+        print(f"==> {label} ...", file=out, flush=True)
+        started = time.perf_counter()
+        try:
+            step_summary = _step_runner(module)(ctx)
+        except Exception:
+            print(f"==> {label} FAILED after {time.perf_counter() - started:.1f}s", file=out, flush=True)
+            raise
+        timings[step] = round(time.perf_counter() - started, 3)
+        summary[_key(step)] = step_summary
+        status = step_summary.get("status", "succeeded")
+        print(f"==> {label} {status} in {timings[step]:.1f}s", file=out, flush=True)
+        if status == "failed":
+            return {**summary, "status": "failed", "failed_step": step, "timings": timings}
+    summary["timings"] = {"steps": timings, "total": round(sum(timings.values()), 3), "phases": dict(ctx.timings)}
+    summary["outputs"] = outputs(ctx, summary["project"])
+    summary["status"] = "succeeded"
+    print(report(summary, mlflow_ui_command(ctx)), file=out, flush=True)
+    return summary
+
+
+def outputs(ctx: Any, project: dict[str, Any]) -> dict[str, Any]:
+    """Where this run's results are: table names, prediction files, MLflow stores."""
+    return {
+        "tables": {
+            "features": ctx.feature_table.full_name,
+            "quarantine": ctx.quarantine_table.full_name,
+            "targets": ctx.targets_table.full_name,
+        },
+        "predictions_path": project["predictions_path"],
+        "lineage_path": project["lineage_path"],
+        "warehouse": None if ctx.is_databricks else str(ctx.state_dir / "spark-warehouse"),
+        "mlflow": {
+            "tracking_uri": ctx.mlflow_tracking_uri,
+            "registry_uri": ctx.mlflow_registry_uri,
+            "experiment": ctx.mlflow_experiment,
+        },
+    }
+
+
+def mlflow_ui_command(ctx: Any) -> str | None:
+    """The command that opens the MLflow UI on a local store (None for Databricks-hosted MLflow)."""
+    uri = ctx.mlflow_tracking_uri
+    if uri.startswith("databricks"):
+        return None
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}" if isinstance(value, int | float) else str(value)
+
+
+def _accuracy_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
+    lines = []
+    holdout = frequency.get("holdout", {})
+    if "holdout_actual_purchases" in holdout:
+        actual, predicted = holdout["holdout_actual_purchases"], holdout["holdout_predicted_purchases"]
+        lines.append(
+            f"  repeat transactions: actual {_fmt(actual, 0)}  predicted {_fmt(predicted, 1)}"
+            f"  ({_pct(predicted, actual)})"
+        )
+    revenue = monetary.get("holdout_revenue", {})
+    if "actual_total" in revenue:
+        actual, predicted = revenue["actual_total"], revenue["predicted_total"]
+        lines.append(
+            f"  revenue:             actual {_fmt(actual)}  predicted {_fmt(predicted)}  ({_pct(predicted, actual)})"
+        )
+    return lines or ["  (no holdout metrics in the training summaries)"]
+
+
+def _pct(predicted: float, actual: float) -> str:
+    return f"{100.0 * (predicted - actual) / actual:+.1f}%" if actual else "n/a"
+
+
+def report(summary: dict[str, Any], ui_command: str | None) -> str:
+    """The human report printed at the end of ``gda-clv run``."""
+    project, frequency, monetary = summary["project"], summary["train_frequency"], summary["train_monetary"]
+    outs = summary["outputs"]
+    lines = [
+        "",
+        f"gda_clv run {summary['run_id']} ({summary['env']}) finished in {summary['timings']['total']:.1f}s",
+        f"Customers scored: {project['customers_scored']:,} at as_of {project['as_of']} "
+        f"({project['distinct_input_tuples']:,} distinct inputs); total {_horizon(project)} CLV "
+        f"{_fmt(project['clv_total'])}, mean {_fmt(project['clv_mean'])}",
+        "Holdout accuracy (calibration period model vs holdout period):",
+        *_accuracy_lines(frequency, monetary),
+        "Models: " + ", ".join(
+            f"{m['name']} v{m['version']}" for m in (project["models"]["frequency"], project["models"]["monetary"])
+        ) + _gates(frequency, monetary),
+        "Top 10 customers by CLV:",
+        f"  {'customer_id':>12} {'clv':>12} {'p_alive':>8} {'frequency':>9} {'avg spend':>10}  tier",
+    ]
+    for row in project["top_customers"]:
+        lines.append(
+            f"  {row['customer_id']:>12} {row['clv']:>12,.2f} {row['p_alive']:>8.3f} {row['frequency']:>9.0f} "
+            f"{row['monetary_value']:>10,.2f}  {row['value_tier']}"
+        )
+    tables = outs["tables"]
+    lines += [
+        "Where things are:",
+        f"  tables:      {tables['features']} (features), {tables['targets']} (predictions), "
+        f"{tables['quarantine']} (quarantine)" + (f" in {outs['warehouse']}" if outs["warehouse"] else ""),
+        f"  files:       {outs['predictions_path']} (Parquet{', CSV' if project.get('csv_path') else ''}, "
+        "lineage.json)",
+        f"  MLflow:      experiment '{outs['mlflow']['experiment']}' at {outs['mlflow']['tracking_uri']}; "
+        f"runs {frequency.get('mlflow_run_id')} (frequency), {monetary.get('mlflow_run_id')} (monetary)",
+        "  plots:       artifacts 'plots/' of those runs",
+    ]
+    if ui_command:
+        lines.append(f"Open the MLflow UI: {ui_command}")
+    return "\n".join(lines)
+
+
+def _horizon(project: dict[str, Any]) -> str:
+    months = project.get("horizon_months")
+    return f"{months}-month" if months else ""
+
+
+def _gates(frequency: dict[str, Any], monetary: dict[str, Any]) -> str:
+    decisions = [s.get("gate", {}).get("reason") for s in (frequency, monetary)]
+    shown = [f"{kind}: {reason}" for kind, reason in zip(("frequency", "monetary"), decisions, strict=True) if reason]
+    return f" (gate: {'; '.join(shown)})" if shown else ""

@@ -1,0 +1,206 @@
+"""`gda-clv project` on local Spark + sqlite MLflow: champion models from the registry, CDNOW features,
+parity with lifetimes, idempotent reruns, a failed write leaving the previous outputs, clear errors."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from gda_clv.errors import DataError, ModelError
+from gda_clv.models._lifetimes import quiet
+from gda_clv.models.frequency import FrequencyModel
+from gda_clv.models.gamma_gamma import GammaGammaModel
+from gda_clv.models.pyfunc import log_pyfunc_model
+from gda_clv.pipelines import project
+from gda_clv.utils import registry
+from gda_clv.utils.common import JobContext
+from gda_clv.utils.pipelines import save_to_blob
+
+AS_OF = dt.date(1998, 6, 30)
+OLD_AS_OF = dt.date(1998, 3, 31)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _context(spark, state: Path, schema: str, *extra: str) -> JobContext:
+    JobContext.reset()
+    overrides = (
+        f"runtime.state_dir={state}", f"tables.schema={schema}", "data.freq=W", "data.freq_multiplier=1",
+        "output.write_csv=true", "output.keep_last=2", *extra,
+    )
+    return JobContext(env="local", spark=spark, overrides=overrides)
+
+
+@pytest.fixture()
+def ctx(spark, tmp_path: Path) -> Iterator[JobContext]:
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    context = _context(spark, tmp_path, f"proj_{uuid.uuid4().hex[:8]}")
+    context.setup_mlflow()
+    yield context
+    JobContext.reset()
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+def _register(ctx: JobContext, model, kind: str, example: pd.DataFrame) -> str:
+    with mlflow.start_run():
+        uri = log_pyfunc_model(model, kind, example).model_uri
+    name = ctx.registered_model_name(kind)
+    version = registry.register_challenger(uri, name).version
+    registry.validate_and_promote(name, version, 1.0, lambda v: 1.0, "disabled", 0.05, "holdout_rmse")
+    return version
+
+
+def _write_features(ctx: JobContext, cdnow: pd.DataFrame) -> None:
+    frame = cdnow.reset_index()[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+    frame = frame.assign(customer_id=frame["customer_id"].astype(str))
+    current = ctx.spark.createDataFrame(frame.assign(as_of=AS_OF))
+    older = ctx.spark.createDataFrame(frame.head(100).assign(as_of=OLD_AS_OF, T=frame["T"].head(100) - 13))
+    name = ctx.feature_table.full_name
+    ctx.tables.replace_where(older, name, "as_of", OLD_AS_OF)
+    ctx.tables.replace_where(current, name, "as_of", AS_OF)
+
+
+@pytest.fixture()
+def ready(ctx: JobContext, cdnow_summary, bgnbd_cdnow: FrequencyModel, gamma_gamma_cdnow: GammaGammaModel):
+    _register(ctx, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.0],
+                                                           "T": [38.0, 38.0]}))
+    _register(ctx, gamma_gamma_cdnow, "monetary", pd.DataFrame({"frequency": [1.0, 2.0],
+                                                               "monetary_value": [20.0, 35.0]}))
+    _write_features(ctx, cdnow_summary)
+    return ctx
+
+
+def _targets(ctx: JobContext) -> pd.DataFrame:
+    return ctx.tables.read(ctx.targets_table.full_name).toPandas()
+
+
+def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_summary, bgnbd_cdnow,
+                                                    gamma_gamma_cdnow) -> None:
+    summary = project.run(ready)
+    assert summary["customers_scored"] == 2357
+    assert summary["distinct_input_tuples"] == 1030
+    assert summary["as_of"] == "1998-06-30"
+    assert {k: (m["name"], m["version"]) for k, m in summary["models"].items()} == {
+        "frequency": ("clv_frequency", "1"), "monetary": ("clv_monetary", "1")}
+
+    table = _targets(ready).set_index("customer_id")
+    assert len(table) == 2357 and set(table["as_of"]) == {AS_OF}
+    d = cdnow_summary.set_index(cdnow_summary.index.astype(str)).loc[table.index]
+    with quiet():
+        expected = gamma_gamma_cdnow.to_lifetimes().customer_lifetime_value(
+            bgnbd_cdnow.to_lifetimes(), d["frequency"], d["recency"], d["T"], d["monetary_value"],
+            time=12, discount_rate=0.01, freq="W",
+        )
+    rel = np.abs(table["clv"].to_numpy() - expected.to_numpy()) / np.abs(expected.to_numpy())
+    assert rel.max() < 1e-6
+    assert table["value_tier"].value_counts().to_dict() == summary["tier_counts"]
+    assert summary["tier_counts"]["top"] == pytest.approx(0.05 * 2357, abs=3)
+    assert [c["customer_id"] for c in summary["top_customers"]] == list(
+        table.sort_values(["clv"], ascending=False).index[:10])
+
+    folder = Path(summary["predictions_path"])
+    assert folder.parent.parent == Path(ready.output_path)
+    files = ready.spark.read.parquet(summary["parquet_path"])
+    assert files.count() == 2357
+    assert len(list(Path(summary["csv_path"]).glob("part-*.csv"))) == 1
+    lineage = json.loads(Path(summary["lineage_path"]).read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert lineage["commit_id"] == head
+    assert lineage["as_of"] == "1998-06-30"
+    assert lineage["row_counts"] == {"customers_scored": 2357, "distinct_input_tuples": 1030}
+    assert lineage["models"]["frequency"]["run_id"] == summary["models"]["frequency"]["run_id"]
+    assert lineage["models"]["monetary"]["version"] == "1"
+    assert lineage["source_table"] == {"name": ready.feature_table.full_name, "version": None}
+    assert len(lineage["config_hash"]) == 64
+    assert set(lineage["timestamps"]) == {"started_at", "scored_at"}
+
+
+def test_rerun_replaces_only_its_as_of_and_keeps_last_runs(ready: JobContext, gamma_gamma_cdnow) -> None:
+    targets = ready.targets_table.full_name
+    old_rows = _targets_for(ready, OLD_AS_OF)
+    assert old_rows == 0
+    first = project.run(ready)
+    # Rows of another as-of (an earlier scoring) must survive a rerun for AS_OF.
+    earlier = ready.tables.read(targets).limit(7).withColumn("as_of", F.lit(OLD_AS_OF))
+    ready.tables.replace_where(earlier.toPandas().pipe(ready.spark.createDataFrame), targets, "as_of", OLD_AS_OF)
+    # A new monetary champion (v2) changes the values; the model version lands in every row.
+    _register(ready, gamma_gamma_cdnow, "monetary", pd.DataFrame({"frequency": [1.0], "monetary_value": [20.0]}))
+    second = project.run(ready)
+    third = project.run(ready)
+    table = _targets(ready)
+    assert len(table) == 2357 + 7
+    assert _targets_for(ready, AS_OF) == 2357 and _targets_for(ready, OLD_AS_OF) == 7
+    assert table.duplicated(["customer_id", "as_of"]).sum() == 0
+    current = table[table["as_of"] == AS_OF]
+    assert set(current["monetary_model_version"]) == {"2"}
+    assert second["clv_total"] == pytest.approx(first["clv_total"], rel=1e-12)  # same params, new version
+    runs = save_to_blob.list_runs(ready.output_path)
+    assert [name for name, _ in runs] == [
+        str(Path(second["predictions_path"]).relative_to(ready.output_path)),
+        str(Path(third["predictions_path"]).relative_to(ready.output_path)),
+    ]  # keep_last=2
+    assert save_to_blob.latest_run_folder(ready.output_path) == third["predictions_path"]
+
+
+def _targets_for(ctx: JobContext, as_of: dt.date) -> int:
+    name = ctx.targets_table.full_name
+    if not ctx.tables.exists(name):
+        return 0
+    return ctx.tables.read(name).where(F.col("as_of") == F.lit(as_of)).count()
+
+
+def test_failed_write_leaves_previous_outputs_readable(ready: JobContext, monkeypatch) -> None:
+    first = project.run(ready)
+    before = _targets(ready).sort_values("customer_id").reset_index(drop=True)
+    real = project.scoring.assign_value_tiers
+
+    def dies_midway(*args, **kwargs):
+        # The executors fail while writing: some partitions are written, the job is not committed.
+        out = real(*args, **kwargs)
+        return out.withColumn("clv", F.expr("CASE WHEN clv < 500 THEN clv ELSE raise_error('killed midway') END"))
+
+    monkeypatch.setattr(project.scoring, "assign_value_tiers", dies_midway)
+    with pytest.raises(Exception, match="killed midway"):
+        project.run(ready)
+    after = _targets(ready).sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, before)
+    assert save_to_blob.latest_run_folder(ready.output_path) == first["predictions_path"]
+    assert ready.spark.read.parquet(first["parquet_path"]).count() == 2357
+
+
+def test_missing_champion_says_what_to_run(ctx: JobContext) -> None:
+    with pytest.raises(ModelError) as err:
+        project.run(ctx)
+    assert str(err.value) == (
+        f"Registered model 'clv_frequency' does not exist in the registry at {ctx.mlflow_registry_uri}. "
+        "Run `gda-clv train-frequency --env local` first."
+    )
+
+
+def test_missing_features_say_what_to_run(ctx: JobContext, bgnbd_cdnow, gamma_gamma_cdnow) -> None:
+    _register(ctx, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}))
+    _register(ctx, gamma_gamma_cdnow, "monetary", pd.DataFrame({"frequency": [1.0], "monetary_value": [2.0]}))
+    with pytest.raises(DataError) as err:
+        project.run(ctx)
+    assert str(err.value) == (
+        f"Feature table '{ctx.feature_table.full_name}' does not exist or is empty; "
+        "run `gda-clv prepare --env local` first."
+    )
+
+
+def test_pinned_model_version_is_used(ready: JobContext, spark, bgnbd_cdnow, tmp_path: Path) -> None:
+    _register(ready, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}))
+    pinned = _context(spark, tmp_path, ready.config.tables.schema_, "projection.model_versions.frequency='1'")
+    summary = project.run(pinned)
+    assert summary["models"]["frequency"]["version"] == "1"
+    assert summary["models"]["monetary"]["version"] == "1"
+    assert set(_targets(pinned)["frequency_model_version"]) == {"1"}

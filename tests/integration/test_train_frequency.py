@@ -1,0 +1,125 @@
+"""`gda-clv train-frequency` on local Spark + sqlite MLflow with CDNOW-sample features (weekly, 39+39 weeks)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gda_clv import __version__
+from gda_clv.data import rfm
+from gda_clv.errors import DataError
+from gda_clv.models._lifetimes import lifetimes, quiet
+from gda_clv.pipelines import train_frequency
+from gda_clv.utils import registry
+from gda_clv.utils.common import JobContext
+
+CAL_END, OBS_END = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
+
+
+def make_context(spark, state: Path, tag: str, *extra: str) -> JobContext:
+    """A local context on the session's Spark and sqlite store, with its own schema, experiment and model names."""
+    JobContext.reset()
+    uri = mlflow.get_tracking_uri()
+    overrides = (
+        f"runtime.state_dir={state}", f"tables.schema=train_{tag}", "data.freq=W", "data.freq_multiplier=1",
+        f"data.calibration_end={CAL_END}", f"mlflow.tracking_uri={uri}", f"mlflow.registry_uri={uri}",
+        f"mlflow.experiment=train-{tag}", f"model.registry.frequency_name=freq_{tag}",
+        f"model.registry.monetary_name=mon_{tag}", "model.frequency.tuning.max_evals=3",
+        "model.monetary.tuning.max_evals=3", *extra,
+    )
+    return JobContext(env="local", spark=spark, overrides=overrides)
+
+
+def write_features(ctx: JobContext, transactions: pd.DataFrame) -> None:
+    tx = ctx.spark.createDataFrame(transactions)
+    features = rfm.rfm_features(tx, CAL_END, OBS_END, "W", 1)
+    ctx.tables.replace_where(features, ctx.feature_table.full_name, "as_of", OBS_END)
+
+
+@pytest.fixture(scope="module")
+def ctx(spark, mlflow_store: Path, tmp_path_factory, cdnow_sample_transactions: pd.DataFrame) -> Iterator[JobContext]:
+    context = make_context(spark, tmp_path_factory.mktemp("train_state"), uuid.uuid4().hex[:8])
+    write_features(context, cdnow_sample_transactions)
+    yield context
+    JobContext.reset()
+
+
+@pytest.fixture(scope="module")
+def first(ctx: JobContext) -> dict:
+    return train_frequency.run(ctx)
+
+
+def test_fit_equals_lifetimes_on_the_same_calibration_features(ctx: JobContext, first: dict) -> None:
+    cal = rfm.calibration_rows(ctx.tables.read(ctx.feature_table.full_name)).toPandas()
+    bgf = lifetimes.BetaGeoFitter(penalizer_coef=first["penalizer"])
+    with quiet():
+        bgf.fit(cal["frequency_cal"], cal["recency_cal"], cal["T_cal"])
+    ours = first["calibration_fit"]["params"]
+    for name in ("r", "alpha", "a", "b"):
+        assert ours[name] == pytest.approx(bgf.params_[name], rel=1e-4)
+    # Holdout totals are the real counts of the table; predictions are lifetimes' for the same parameters.
+    assert first["calibration_fit"]["holdout"]["holdout_actual_purchases"] == cal["frequency_holdout"].sum()
+    with quiet():
+        predicted = bgf.conditional_expected_number_of_purchases_up_to_time(
+            cal["duration_holdout"], cal["frequency_cal"], cal["recency_cal"], cal["T_cal"]
+        ).sum()
+    assert first["calibration_fit"]["holdout"]["holdout_predicted_purchases"] == pytest.approx(predicted, rel=1e-3)
+
+
+def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:
+    assert first["type"] == "bgnbd" and first["converged"] is True
+    assert set(first["params"]) == {"r", "alpha", "a", "b"}
+    assert first["data"]["n_customers"] == 2357 and first["data"]["as_of"] == "1998-06-30"
+    assert first["data"]["n_distinct_tuples"] < first["data"]["n_customers"]
+    assert first["tuning"] == {"tuned": True, "loss": pytest.approx(first["tuning"]["loss"]), "trials": 3}
+    assert (first["version"], first["aliases"]) == ("1", ["challenger", "champion"])
+    assert first["gate"]["reason"] == "no champion yet: the first model becomes champion"
+    run = MlflowClient().get_run(first["mlflow_run_id"])
+    assert run.data.tags["env"] == "local" and run.data.tags["gda_clv_version"] == __version__
+    assert run.data.tags["git_commit"]
+    assert run.data.params["model_type"] == "bgnbd" and run.data.params["as_of"] == "1998-06-30"
+    metrics = run.data.metrics
+    for key in ("r", "alpha", "a", "b", "se_r", "log_likelihood", "cal_r", "full_r", "n_repeat_customers",
+                "holdout_actual_purchases", "holdout_predicted_purchases", "holdout_rmse", "gate_challenger_holdout_rmse"):
+        assert key in metrics, key
+    assert metrics["r"] == pytest.approx(first["params"]["r"])
+    artifacts = {a.path for a in MlflowClient().list_artifacts(first["mlflow_run_id"], "plots")}
+    assert artifacts == {
+        "plots/calibration_vs_holdout.png", "plots/holdout_by_frequency_bucket.png",
+        "plots/frequency_recency_matrix.png", "plots/probability_alive_matrix.png",
+    }
+    trials = mlflow.load_table("tuning/trials.json", run_ids=[first["mlflow_run_id"]])
+    assert len(trials) == 3 and set(trials["status"]) == {"ok"}
+
+
+def test_rerun_is_gated_against_the_champion_and_loads_from_registry(ctx: JobContext, first: dict) -> None:
+    second = train_frequency.run(ctx)
+    assert second["params"] == pytest.approx(first["params"], rel=1e-9)  # seeded tuning: same choice
+    gate = second["gate"]
+    assert (gate["champion_version"], gate["passed"], gate["promoted"]) == ("1", True, True)
+    assert gate["champion_metric"] == pytest.approx(gate["challenger_metric"], rel=1e-9)
+    model, version = registry.load_registered_model(ctx.registered_model_name("frequency"))
+    assert str(version.version) == "2"
+    scored = model.predict(pd.DataFrame({"frequency": [2.0], "recency": [30.0], "T": [38.0]}))
+    assert np.isfinite(scored["expected_purchases"][0]) and 0 < scored["probability_alive"][0] <= 1
+
+
+def test_missing_feature_table_says_to_run_prepare(spark, mlflow_store: Path, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    context = make_context(spark, tmp_path, tag)
+    try:
+        with pytest.raises(DataError) as err:
+            train_frequency.run(context)
+    finally:
+        JobContext.reset()
+    assert str(err.value) == (
+        f"Feature table 'train_{tag}.clv_features' does not exist or is empty; "
+        "run `gda-clv prepare --env local` first."
+    )

@@ -1,0 +1,68 @@
+"""Smoke runs of the benchmark harness on tiny sizes, so bench/ cannot rot. No wall-clock assertions."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from bench.common import Row, format_table, with_ratios, write_results
+from bench.e2e import run_measured, step_times
+from bench.fit import bench_fit
+from bench.prep import bench_prep
+from bench.score import bench_score
+
+
+def test_prep_spark_lifetimes_duckdb_agree(spark, tmp_path: Path) -> None:
+    rows = bench_prep(spark, [3_000], tmp_path / "work", tmp_path / "cache")
+    assert [r.impl for r in rows] == ["lifetimes", "gda_clv spark", "duckdb"]
+    check = rows[1].extra["agreement"]
+    assert check["agree"] and check["same_customers_lifetimes"] and check["same_customers_duckdb"]
+    assert check["customers"] == rows[1].extra["customers"] > 500
+    assert max(check["max_rel_diff_vs_lifetimes"].values()) < 1e-9
+    assert rows[1].reference == "lifetimes" and rows[1].ratio > 0
+
+
+def test_fit_and_numpy_score_match_lifetimes(tmp_path: Path) -> None:
+    fit = bench_fit([3_000], tmp_path / "cache")
+    ours = next(r for r in fit if r.impl == "gda_clv compress+fit")
+    assert ours.extra["agree"] and ours.extra["max_rel_diff_vs_lifetimes"] < 1e-4
+    assert 0 < ours.extra["tuples"] <= 3_000
+    score = bench_score(None, [3_000], tmp_path / "work", tmp_path / "cache")
+    assert [r.impl for r in score] == ["lifetimes", "gda_clv numpy clv"]
+    assert score[1].extra["max_rel_diff_vs_lifetimes"] < 1e-6
+
+
+def test_peak_memory_of_a_child_process_tree(tmp_path: Path) -> None:
+    code = "import time; b = bytearray(300 * 1024**2); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.0)"
+    out = run_measured([sys.executable, "-c", code], tmp_path / "child.log")
+    assert out["returncode"] == 0
+    assert 0.28 < out["peak_rss_gb"] < 1.0
+
+
+def test_step_times_from_a_run_summary() -> None:
+    summary = {"prepare": {"customers": 5, "duration_holdout": 39.0, "timings": {"read": 1.5, "features": 2.0}},
+               "train_frequency": {"duration_s": 4.0}}
+    assert step_times(summary) == {
+        "prepare": {"total_s": 3.5, "phases": {"read": 1.5, "features": 2.0}},
+        "train_frequency": {"total_s": 4.0, "phases": {"duration_s": 4.0}},
+    }
+
+
+def test_table_ratios_and_result_files(tmp_path: Path) -> None:
+    rows = with_ratios([Row("fit", 1_000_000, "customers", "lifetimes", 20.0),
+                        Row("fit", 1_000_000, "customers", "ours", 0.5, target=">=20x", met=True)], "lifetimes")
+    assert rows[1].ratio == 40.0
+    table = format_table(rows)
+    assert "1M customers" in table and "40.0x vs lifetimes" in table and "yes" in table
+    path = write_results({"sizes": "small", "rows": []}, tmp_path)
+    assert json.loads(path.read_text()) == json.loads((tmp_path / "latest.json").read_text()) == {
+        "sizes": "small", "rows": []}
+
+
+def test_cli_rejects_unknown_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--only", "prep,nope"])
+    assert "--only: unknown benchmarks ['nope']; choose from prep, fit, score, e2e" in capsys.readouterr().err

@@ -1,0 +1,259 @@
+"""job_gen: templates.yml -> deployment.yml + bundle; structural and databricks-bundles validations."""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from databricks.bundles.jobs import Job
+
+from gda_clv.errors import ConfigError
+from gda_clv.utils import job_gen
+
+REPO = Path(__file__).resolve().parents[2]
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+JOB_FILES = (
+    "data_engineering_pipelines/NOAM/01_data_preparation.py", "model_pipelines/model_training_frequency.py",
+    "model_pipelines/model_training_monetary.py", "model_pipelines/model_projection_clv.py",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's deployment inputs (templates, environments, setup.py) plus the thin job files."""
+    shutil.copy(REPO / "setup.py", tmp_path / "setup.py")
+    (tmp_path / "conf" / "environments").mkdir(parents=True)
+    shutil.copy(REPO / "conf" / "templates.yml", tmp_path / "conf" / "templates.yml")
+    for env in ("dev", "staging", "prod"):
+        shutil.copy(REPO / "conf" / "environments" / f"{env}.yml", tmp_path / "conf" / "environments" / f"{env}.yml")
+    for rel in JOB_FILES:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("import sys\n")
+    return tmp_path
+
+
+def generate(project: Path) -> dict[str, Any]:
+    return job_gen.generate(
+        root=project, templates_path=project / "conf" / "templates.yml", conf_dir=project / "conf" / "environments",
+        out=project / "conf" / "deployment.yml", bundle_dir=project / "conf" / "bundle", commit=COMMIT,
+        dbx_python=None,
+    )
+
+
+def edit(project: Path, old: str, new: str, file: str = "conf/templates.yml") -> None:
+    path = project / file
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def broken(project: Path, old: str, new: str, file: str = "conf/templates.yml") -> str:
+    edit(project, old, new, file)
+    with pytest.raises(ConfigError) as info:
+        generate(project)
+    return str(info.value)
+
+
+def test_generates_every_environment_with_commit_tag(project: Path) -> None:
+    summary = generate(project)
+    deployment = yaml.safe_load((project / "conf" / "deployment.yml").read_text())
+    assert deployment["build"] == {"no_build": True}
+    assert list(deployment["environments"]) == ["dev", "staging", "prod"]
+    names = {env: [w["name"] for w in spec["workflows"]] for env, spec in deployment["environments"].items()}
+    assert names == {"dev": ["dev-clv-training", "dev-clv-scoring"], "staging": ["staging-clv-training",
+                     "staging-clv-scoring"], "prod": ["clv-training", "clv-scoring"]}
+    dev_training, prod_scoring = deployment["environments"]["dev"]["workflows"][0], \
+        deployment["environments"]["prod"]["workflows"][1]
+    assert dev_training["tags"]["git_commit"] == COMMIT
+    assert dev_training["schedule"] == {"quartz_cron_expression": "0 0 2 ? * SUN", "timezone_id": "UTC",
+                                       "pause_status": "PAUSED"}
+    assert prod_scoring["schedule"]["pause_status"] == "UNPAUSED"
+    project_task = dev_training["tasks"][3]
+    assert project_task["depends_on"] == [{"task_key": "train_frequency"}, {"task_key": "train_monetary"}]
+    assert project_task["python_wheel_task"] == {"package_name": "gda_clv", "entry_point": "clv_project",
+                                                 "parameters": ["--env", "dev"]}
+    assert dev_training["job_clusters"][0]["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"
+    assert summary["validations"]["dbx"] == "skipped: None not found (make .venv-deploy)"
+    assert summary["environments"]["prod"]["clv-scoring"] == ["prepare", "project"]
+
+
+def test_generating_twice_gives_identical_bytes(project: Path) -> None:
+    generate(project)
+    first = {p: p.read_bytes() for p in sorted((project / "conf").rglob("*.yml"))}
+    generate(project)
+    second = {p: p.read_bytes() for p in sorted((project / "conf").rglob("*.yml"))}
+    assert first == second
+    assert len(first) == 1 + 3 + 1 + 1 + 2  # templates, 3 environments, deployment, databricks.yml, 2 resources
+
+
+def _from_bundle(job: dict[str, Any]) -> dict[str, Any]:
+    """Undo the bundle-only differences: permissions -> access_control_list, explicit wheel, relative paths."""
+    job = dict(job)
+    if "permissions" in job:
+        job["access_control_list"] = [
+            {"permission_level": p["level"], **{k: v for k, v in p.items() if k != "level"}}
+            for p in job.pop("permissions")
+        ]
+    for task in job["tasks"]:
+        assert task["libraries"][0] == {"whl": "../../../dist/*.whl"}
+        task["libraries"] = task["libraries"][1:]
+        if not task["libraries"]:
+            del task["libraries"]
+        if "spark_python_task" in task:
+            path = task["spark_python_task"]["python_file"]
+            task["spark_python_task"]["python_file"] = "file://" + path.removeprefix("../../../")
+    return job
+
+
+@pytest.mark.parametrize("kind", ["python_wheel_task", "spark_python_task"])
+def test_bundle_renders_the_same_jobs(project: Path, kind: str) -> None:
+    edit(project, "task_kind: python_wheel_task", f"task_kind: {kind}")
+    generate(project)
+    deployment = yaml.safe_load((project / "conf" / "deployment.yml").read_text())
+    bundle = project / "conf" / "bundle"
+    main = yaml.safe_load((bundle / "databricks.yml").read_text())
+    assert list(main["targets"]) == ["dev", "staging", "prod"]
+    assert main["include"] == ["resources/*.yml"]
+    for env, spec in deployment["environments"].items():
+        for workflow in spec["workflows"]:
+            key = workflow["tags"]["workflow"]
+            resource = yaml.safe_load((bundle / "resources" / f"{key}.yml").read_text())
+            job = resource["targets"][env]["resources"]["jobs"][key]
+            Job.from_dict(job)
+            assert _from_bundle(job) == workflow
+    task = deployment["environments"]["staging"]["workflows"][0]["tasks"][1]
+    if kind == "spark_python_task":
+        assert task[kind] == {"python_file": "file://model_pipelines/model_training_frequency.py",
+                              "parameters": ["--env", "staging"]}
+
+
+# ---- validation 3: our own structural checks, each with a broken template and the exact error ----
+
+def test_depends_on_unknown_task(project: Path) -> None:
+    assert broken(project, "depends_on: [train_frequency, train_monetary]", "depends_on: [train_frequency, fit]") == (
+        "environment 'dev', workflow 'dev-clv-training', task 'project', field depends_on: 'fit' is not a task of "
+        "this workflow (tasks: prepare, train_frequency, train_monetary, project)"
+    )
+
+
+def test_dependency_cycle(project: Path) -> None:
+    edit(project, "      - task_key: prepare\n        step: prepare\n        job_cluster_key: training\n",
+         "      - task_key: prepare\n        step: prepare\n        job_cluster_key: training\n"
+         "        depends_on: [project]\n")
+    with pytest.raises(ConfigError) as info:
+        generate(project)
+    assert str(info.value) == (
+        "environment 'dev', workflow 'dev-clv-training', field depends_on: tasks form a cycle: "
+        "prepare -> project -> train_frequency -> prepare"
+    )
+
+
+def test_undefined_job_cluster(project: Path) -> None:
+    assert broken(project, "        depends_on: [prepare]\n        job_cluster_key: scoring",
+                  "        depends_on: [prepare]\n        job_cluster_key: scorer") == (
+        "environment 'dev', workflow 'dev-clv-scoring', task 'project', field job_cluster_key: 'scorer' is not "
+        "defined in job_clusters (defined: scoring)"
+    )
+
+
+def test_entry_point_missing_from_setup_py(project: Path) -> None:
+    assert broken(project, "entry_point: clv_project", "entry_point: clv_score") == (
+        "environment 'dev', workflow 'dev-clv-training', task 'project', field python_wheel_task.entry_point: "
+        "'clv_score' is not a console script in setup.py (declared: clv_prepare, clv_project, clv_run, "
+        "clv_train_frequency, clv_train_monetary, gda-clv)\n"
+        "environment 'dev', workflow 'dev-clv-scoring', task 'project', field python_wheel_task.entry_point: "
+        "'clv_score' is not a console script in setup.py (declared: clv_prepare, clv_project, clv_run, "
+        "clv_train_frequency, clv_train_monetary, gda-clv)"
+    )
+
+
+def test_python_file_must_exist(project: Path) -> None:
+    edit(project, "task_kind: python_wheel_task", "task_kind: spark_python_task")
+    (project / "model_pipelines" / "model_projection_clv.py").unlink()
+    with pytest.raises(ConfigError) as info:
+        generate(project)
+    assert str(info.value).splitlines()[0] == (
+        f"environment 'dev', workflow 'dev-clv-training', task 'project', field spark_python_task.python_file: "
+        f"model_pipelines/model_projection_clv.py does not exist under {project}"
+    )
+
+
+def test_pause_status_must_be_paused_or_unpaused(project: Path) -> None:
+    edit(project, '      quartz_cron_expression: "0 0 6 * * ?"',
+         '      quartz_cron_expression: "0 0 6 * * ?"\n      overrides:\n        dev: {pause_status: STOPPED}')
+    with pytest.raises(ConfigError) as info:
+        generate(project)
+    assert str(info.value) == (
+        "environment 'dev', workflow 'dev-clv-scoring', field schedule.pause_status: 'STOPPED' is not PAUSED or "
+        "UNPAUSED"
+    )
+
+
+def test_cron_must_be_valid_quartz(project: Path) -> None:
+    assert broken(project, '"0 0 6 * * ?"', '"0 0 25 * * ?"') == (
+        "environment 'dev', workflow 'dev-clv-scoring', field schedule.quartz_cron_expression: '0 0 25 * * ?' is "
+        "not valid Quartz syntax: hours value 25 is out of range 0-23"
+    )
+
+
+def test_unknown_step(project: Path) -> None:
+    assert broken(project, "step: train_monetary", "step: train_spend") == (
+        "workflow 'clv-training', task 'train_monetary', field step: unknown step 'train_spend'; known steps: "
+        "['prepare', 'project', 'train_frequency', 'train_monetary']"
+    )
+
+
+def test_unknown_deployment_setting(project: Path) -> None:
+    message = broken(project, "  pause_schedules: true", "  pause_schedule: true", "conf/environments/dev.yml")
+    assert message == (
+        f"{project}/conf/environments/dev.yml: deployment.pause_schedule is not a known setting; allowed: "
+        "['access_control', 'cluster_sizes', 'job_name_prefix', 'notifications', 'pause_schedules', "
+        "'permissions', 'remove_tasks', 'spark_version', 'workspace']"
+    )
+
+
+def test_environment_without_deployment_section(project: Path) -> None:
+    (project / "conf" / "environments" / "staging.yml").write_text("tables: {}\n")
+    with pytest.raises(ConfigError) as info:
+        generate(project)
+    assert str(info.value) == (
+        f"{project}/conf/environments/staging.yml: a 'deployment' mapping is needed to deploy environment 'staging'"
+    )
+
+
+# ---- validation 2: the Jobs API models of databricks-bundles ----
+
+def test_bundles_rejects_unknown_task_field(project: Path) -> None:
+    assert broken(project, "        timeout_seconds: 14400\n", "        timeout_seconds: 14400\n        max_retry: 3\n") \
+        == ("workflow 'dev-clv-training', task 'train_frequency': databricks-bundles rejected the task: "
+            "Unexpected field 'max_retry' for class Task")
+
+
+def test_bundles_rejects_unknown_job_field(project: Path) -> None:
+    assert broken(project, "    timeout_seconds: 7200\n    job_clusters:", "    retries: 2\n    job_clusters:") == (
+        "workflow 'dev-clv-scoring': databricks-bundles rejected the job settings: Unexpected field 'retries' "
+        "for class Job"
+    )
+
+
+def test_cli_arguments_default_to_the_project_layout(project: Path) -> None:
+    parser = argparse.ArgumentParser()
+    job_gen.add_arguments(parser)
+    args = parser.parse_args(["--root", str(project), "--commit", COMMIT, "--no-bundle"])
+    summary = job_gen.run_from_args(args)
+    assert summary["files"] == [str(project / "conf" / "deployment.yml")]
+    assert not (project / "conf" / "bundle").exists()
+    args = parser.parse_args(["--root", str(project), "--commit", COMMIT, "--require-dbx"])
+    with pytest.raises(ConfigError) as info:
+        job_gen.run_from_args(args)
+    assert str(info.value) == (
+        f"dbx validation needs {project}/.venv-deploy/bin/python; create it with `make .venv-deploy`"
+    )
+
+
+def test_entry_points_read_from_setup_py() -> None:
+    assert {"clv_prepare", "clv_train_frequency", "clv_train_monetary", "clv_project", "clv_run"} <= \
+        job_gen.setup_entry_points(REPO / "setup.py")

@@ -1,0 +1,73 @@
+"""Gamma-Gamma: published CDNOW values, parity with lifetimes, expected spend, persistence."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifetimes import GammaGammaFitter
+from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+from gda_clv.errors import DataError
+from gda_clv.models.gamma_gamma import GammaGammaModel
+
+
+@pytest.fixture(scope="module")
+def repeat() -> pd.DataFrame:
+    d = load_cdnow_summary_data_with_monetary_value()
+    return d[d["frequency"] > 0]
+
+
+def test_matches_published_cdnow_values(repeat: pd.DataFrame) -> None:
+    model = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+    assert model.converged_
+    for name, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():  # Fader & Hardie (2013)
+        assert model.params_[name] == pytest.approx(value, abs=0.01)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.01])
+@pytest.mark.parametrize("q_constraint", [False, True])
+def test_fit_equals_lifetimes(repeat: pd.DataFrame, penalizer: float, q_constraint: bool) -> None:
+    ref = GammaGammaFitter(penalizer_coef=penalizer).fit(
+        repeat["frequency"], repeat["monetary_value"], q_constraint=q_constraint)
+    ours = GammaGammaModel(penalizer, q_constraint).fit(repeat["frequency"], repeat["monetary_value"])
+    assert np.max(np.abs(ours.param_array() / ref.params_.values - 1)) < 1e-4
+    assert np.max(np.abs(np.array(list(ours.standard_errors_.values())) / ref.standard_errors_.values - 1)) < 1e-3
+    if penalizer > 0 and q_constraint:
+        assert ours.params_["q"] == 1.0  # the constraint binds, as in lifetimes
+
+
+def test_compressed_fit_equals_plain_fit(repeat: pd.DataFrame) -> None:
+    doubled = pd.concat([repeat, repeat])
+    plain = GammaGammaModel().fit(doubled["frequency"], doubled["monetary_value"])
+    weighted = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"], np.full(len(repeat), 2.0))
+    np.testing.assert_allclose(weighted.param_array(), plain.param_array(), rtol=1e-6)
+    assert weighted.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-9)
+
+
+def test_expected_average_spend_equals_lifetimes_including_one_time_buyers(repeat: pd.DataFrame) -> None:
+    model = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+    ref = model.to_lifetimes()
+    f = np.array([0.0, 1.0, 5.0])
+    m = np.array([0.0, 20.0, 35.5])
+    np.testing.assert_allclose(model.expected_average_spend(f, m), ref.conditional_expected_average_profit(f, m),
+                               rtol=1e-12)
+    p, q, v = model.param_array()
+    assert model.expected_average_spend(0, 0)[()] == pytest.approx(p * v / (q - 1))
+
+
+def test_round_trip_through_json(repeat: pd.DataFrame) -> None:
+    model = GammaGammaModel(0.001).fit(repeat["frequency"], repeat["monetary_value"])
+    back = GammaGammaModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert back.params_ == model.params_ and back.q_constraint and back.penalizer == 0.001
+    assert back.log_likelihood_ == model.log_likelihood_
+
+
+def test_one_time_buyers_are_a_data_error() -> None:
+    with pytest.raises(DataError) as err:
+        GammaGammaModel().fit([0, 2], [0.0, 10.0])
+    assert str(err.value) == (
+        "The Gamma-Gamma model needs repeat customers only: 'frequency' and 'monetary_value' must be > 0 "
+        "(use filtered_cal)."
+    )

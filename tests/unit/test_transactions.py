@@ -1,0 +1,145 @@
+"""Validation of raw transaction logs: column checks, types, quarantine reasons, duplicates, outliers, CDNOW lines."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gda_clv.data import transactions as tx
+from gda_clv.errors import DataError
+
+MAPPING = tx.ColumnMapping(customer_id="cust", transaction_date="day", amount="value")
+STRING_SCHEMA = "cust string, day string, value string, note string"
+
+
+def test_missing_column_names_the_key_and_the_columns_found(spark) -> None:
+    raw = spark.createDataFrame([("a", "2021-01-01", "1.0", "x")], "cust string, date string, value string, n string")
+    with pytest.raises(DataError) as err:
+        tx.validate_transactions(raw, MAPPING)
+    assert str(err.value) == (
+        "Source column 'day' (data.source.columns.transaction_date) not found; the source has columns: "
+        "cust, date, value, n. Set data.source.columns.transaction_date to the column that holds the "
+        "transaction_date."
+    )
+
+
+def test_every_bad_row_is_quarantined_with_its_reason_and_raw_values(spark) -> None:
+    rows = [
+        ("a", "2021-01-01", "10.5", "ok"),
+        (" b ", " 2021-01-02 ", " 3 ", "ok, trimmed"),
+        ("c", "2021-01-03 13:45:00", "1e2", "ok, time of day dropped"),
+        (None, "2021-01-01", "1.0", "no customer"),
+        ("  ", "2021-01-01", "1.0", "blank customer"),
+        ("d", None, "1.0", "no date"),
+        ("e", "2021-02-30", "1.0", "impossible date"),
+        ("f", "yesterday", "1.0", "not a date"),
+        ("g", "2021-01-01", None, "no amount"),
+        ("h", "2021-01-01", "$12", "not a number"),
+        ("i", "2021-01-01", "NaN", "not a number"),
+        ("j", "2021-01-01", "0", "zero"),
+        ("k", "2021-01-01", "-4.5", "a return"),
+        ("l", "2021-03-01", "2.0", "after observation end"),
+    ]
+    raw = spark.createDataFrame(rows, STRING_SCHEMA)
+    result = tx.validate_transactions(raw, MAPPING, observation_end=dt.date(2021, 2, 28))
+    clean = sorted(tuple(r) for r in result.clean.collect())
+    assert clean == [
+        ("a", dt.date(2021, 1, 1), 10.5),
+        ("b", dt.date(2021, 1, 2), 3.0),
+        ("c", dt.date(2021, 1, 3), 100.0),
+    ]
+    assert result.clean.dtypes == [("customer_id", "string"), ("transaction_date", "date"), ("amount", "double")]
+    quarantined = sorted((tuple(r) for r in result.quarantined.collect()), key=str)
+    assert quarantined == sorted([
+        (None, "2021-01-01", "1.0", "null_customer_id"),
+        ("  ", "2021-01-01", "1.0", "null_customer_id"),
+        ("d", None, "1.0", "null_transaction_date"),
+        ("e", "2021-02-30", "1.0", "unparseable_date"),
+        ("f", "yesterday", "1.0", "unparseable_date"),
+        ("g", "2021-01-01", None, "null_amount"),
+        ("h", "2021-01-01", "$12", "unparseable_amount"),
+        ("i", "2021-01-01", "NaN", "unparseable_amount"),
+        ("j", "2021-01-01", "0", "non_positive_amount"),
+        ("k", "2021-01-01", "-4.5", "non_positive_amount"),
+        ("l", "2021-03-01", "2.0", "after_observation_end"),
+    ], key=str)
+    assert result.clean.count() + result.quarantined.count() == len(rows)
+
+
+def test_date_format_and_typed_sources(spark) -> None:
+    raw = spark.createDataFrame([("1", "19970101", 5), ("2", "1997-01-01", 5)], "cust string, day string, value int")
+    result = tx.validate_transactions(raw, MAPPING, date_format="yyyyMMdd")
+    assert [tuple(r) for r in result.clean.collect()] == [("1", dt.date(1997, 1, 1), 5.0)]
+    assert [tuple(r) for r in result.quarantined.collect()] == [("2", "1997-01-01", "5", "unparseable_date")]
+
+    stamped = spark.createDataFrame(
+        [(7, dt.datetime(2021, 5, 6, 23, 59), 1.25)], "cust long, day timestamp, value double"
+    )
+    clean = tx.validate_transactions(stamped, MAPPING).clean.collect()
+    assert [tuple(r) for r in clean] == [("7", dt.date(2021, 5, 6), 1.25)]
+
+
+def test_observation_end_day_itself_is_kept(spark) -> None:
+    rows = [("a", "2021-02-28", "1"), ("a", "2021-03-01", "1")]
+    raw = spark.createDataFrame(rows, "cust string, day string, value string")
+    result = tx.validate_transactions(raw, MAPPING, observation_end=dt.date(2021, 2, 28))
+    assert [r["transaction_date"] for r in result.clean.collect()] == [dt.date(2021, 2, 28)]
+    assert [r["reason"] for r in result.quarantined.collect()] == ["after_observation_end"]
+
+
+def test_exact_duplicates_are_counted_and_collapsed(spark) -> None:
+    rows = [("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"),
+            ("a", "2021-01-01", "1", "y")]  # differs in a column we do not map: a separate purchase
+    distinct, collapsed = tx.collapse_duplicates(spark.createDataFrame(rows, STRING_SCHEMA))
+    assert collapsed == 2
+    assert distinct.count() == 2
+
+
+def _amounts(spark):
+    rows = [(f"c{i}", dt.date(2021, 1, 1), float(i)) for i in range(1, 101)] + [("c100", dt.date(2021, 1, 2), 1.0)]
+    return spark.createDataFrame(rows, "customer_id string, transaction_date date, amount double")
+
+
+def test_outlier_rule_none_leaves_data_alone(spark) -> None:
+    df = _amounts(spark)
+    out, report = tx.apply_outlier_rule(df)
+    assert out is df and report == {"rule": "none"}
+
+
+def test_outlier_rule_cap_at_quantile(spark) -> None:
+    out, report = tx.apply_outlier_rule(_amounts(spark), "cap", 0.9)
+    assert report == {"rule": "cap", "quantile": 0.9, "threshold": 90.0, "rows_capped": 10}
+    assert out.agg({"amount": "max"}).first()[0] == 90.0
+    assert out.count() == 101
+
+
+def test_outlier_rule_drop_customers_above_quantile_of_totals(spark) -> None:
+    out, report = tx.apply_outlier_rule(_amounts(spark), "drop_customers", 0.95)
+    assert report == {
+        "rule": "drop_customers", "quantile": 0.95, "threshold": 95.0, "customers_dropped": 5, "rows_dropped": 6,
+    }
+    assert out.count() == 95
+
+
+def test_unknown_outlier_rule(spark) -> None:
+    with pytest.raises(DataError) as err:
+        tx.apply_outlier_rule(_amounts(spark), "winsorise")
+    assert str(err.value) == (
+        "Unknown outlier rule 'winsorise' (data.outliers.rule); use one of: none, cap, drop_customers."
+    )
+
+
+def test_cdnow_lines(spark) -> None:
+    lines = [" customer_id  date number_of_cds  dollar_value\r", " 00001 19970101  1   11.77\r", "",
+             " 00002 19970112  5   77.00", "00003 19970102"]
+    frame = tx.read_cdnow_lines(spark.createDataFrame([(line,) for line in lines], "value string"))
+    assert [tuple(r) for r in frame.collect()] == [
+        ("00001", "19970101", "1", "11.77"),
+        ("00002", "19970112", "5", "77.00"),
+        ("00003", "19970102", None, None),
+    ]
+    result = tx.validate_transactions(frame, tx.ColumnMapping(), date_format=tx.CDNOW_DATE_FORMAT)
+    assert [tuple(r) for r in result.clean.collect()] == [
+        ("00001", dt.date(1997, 1, 1), 11.77), ("00002", dt.date(1997, 1, 12), 77.0),
+    ]
+    assert [r["reason"] for r in result.quarantined.collect()] == ["null_amount"]
