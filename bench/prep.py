@@ -107,8 +107,8 @@ def agreement(spark_out: Path, lifetimes_out: Path | None, duckdb_out: Path) -> 
 
 
 def bench_prep(spark: Any, sizes: list[int], work_dir: Path, cache_dir: Path,
-               lifetimes_max: int = 10**9) -> list[Row]:
-    """Time the three implementations on each size (transactions); the first Spark run is a discarded warm-up."""
+               lifetimes_max: int = 10**9, warmup: bool = True) -> list[Row]:
+    """Time the three implementations on each size (transactions); with ``warmup`` an untimed Spark run first."""
     rows: list[Row] = []
     out_dir = Path(work_dir) / "prep"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def bench_prep(spark: Any, sizes: list[int], work_dir: Path, cache_dir: Path,
         outs = {k: out_dir / f"{k}_{n}.parquet" for k in ("spark", "lifetimes", "duckdb")}
         for p in outs.values():
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        if i == 0:  # JVM / code-generation warm-up, not timed
+        if warmup and i == 0:  # JVM / code-generation warm-up, not timed
             run_spark(spark, data.path, out_dir / "warmup.parquet")
         _, t_spark = timed(run_spark, spark, data.path, outs["spark"])
         _, t_duck = timed(run_duckdb, data.path, outs["duckdb"])

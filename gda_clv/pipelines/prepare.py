@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
@@ -57,8 +58,11 @@ def source_location(source: SourceConfig) -> str:
     raise ConfigError(f"data.source.path is required for data.source.format {source.format}: set it to {what}.")
 
 
-def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
-    """The raw source frame (CSV columns as strings); DataError when it cannot be read or is empty."""
+def read_source(ctx: JobContext, source: SourceConfig) -> tuple[DataFrame, int]:
+    """The raw source frame, cached (CSV columns as strings), and its row count.
+
+    DataError when the source cannot be read or has no rows.
+    """
     location = source_location(source)
     reader = ctx.spark.read.options(**source.options)
     try:
@@ -70,16 +74,37 @@ def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
             raw = ctx.spark.table(location)
         else:
             raw = read_cdnow_lines(reader.text(location))
-        empty = raw.limit(1).count() == 0
-    except AnalysisException as exc:
-        detail = str(exc).strip().splitlines()[0]
-        raise DataError(
-            f"cannot read data.source.path '{location}' as {source.format}: {detail}. "
-            "Check data.source.path and data.source.format."
-        ) from None
-    if empty:
+        raw = raw.cache()
+        rows = raw.count()
+    except (AnalysisException, Py4JJavaError) as exc:
+        raise _read_error(exc, source.format, location) from None
+    if rows == 0:
+        raw.unpersist()
         raise DataError(f"the source '{location}' ({source.format}) has no rows; check data.source.path.")
-    return raw
+    return raw, rows
+
+
+def _read_error(exc: Exception, source_format: str, location: str) -> DataError:
+    """A DataError naming the path/table and what was expected, from Spark's exception."""
+    getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)  # 4.0 renamed it
+    condition = getter() if getter else None
+    if condition == "PATH_NOT_FOUND":
+        return DataError(
+            f"data.source.path '{location}' does not exist; set it to the {source_format} file or folder to read."
+        )
+    if condition == "TABLE_OR_VIEW_NOT_FOUND":
+        return DataError(f"data.source.path '{location}' is not a table in the metastore; set it to an existing table.")
+    if isinstance(exc, Py4JJavaError):
+        cause = exc.java_exception
+        while cause.getCause() is not None:
+            cause = cause.getCause()
+        detail = str(cause.toString())
+    else:
+        detail = str(exc).strip().splitlines()[0]
+    return DataError(
+        f"cannot read data.source.path '{location}' as {source_format}: {detail}. "
+        "Check data.source.path and data.source.format."
+    )
 
 
 def _quarantine_summary(parsed: DataFrame) -> dict[str, int]:
@@ -152,8 +177,8 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     summary["quarantined"] = {"total": sum(by_reason.values()), "share": round(share, 6), "by_reason": by_reason}
     split = split_parsed(flagged)
     clean, summary["outliers"] = apply_outlier_rule(split.clean, data.outliers.rule, data.outliers.quantile)
-    summary["transactions"] = clean.count()
-    first = clean.agg(F.min(TRANSACTION_DATE)).first()[0]
+    stats = clean.agg(F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first")).first()
+    summary["transactions"], first = int(stats["rows"]), stats["first"]
     if first is None or first > timeline.calibration_end:
         raise DataError(
             f"no clean transactions on or before the calibration end {timeline.calibration_end}; "
@@ -199,15 +224,15 @@ def run(ctx: JobContext) -> dict[str, Any]:
     cached: list[DataFrame] = []
     try:
         with ctx.phase(f"{STEP}: read {source.format} source", timings):
-            raw = read_source(ctx, source).cache()
+            raw, summary["source_rows"] = read_source(ctx, source)
             cached.append(raw)
-            summary["source_rows"] = raw.count()
             digest = fs.fingerprint(_settings(ctx), raw) if data.skip_if_unchanged else None
         with ctx.phase(f"{STEP}: validate", timings):
             valid = _validate(ctx, raw, summary, cached)
         as_of = valid.timeline.as_of
-        backend = fs.feature_backend(ctx)
-        summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
+        with ctx.phase(f"{STEP}: check {feature_table.full_name}", timings):
+            backend = fs.feature_backend(ctx)
+            summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
         if action == fs.SKIP:
             ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
             return {**summary, "status": "skipped"}

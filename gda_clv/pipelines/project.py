@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from gda_clv import __version__
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
+from gda_clv.errors import DataError
 from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.pipelines._training import latest_features
 from gda_clv.utils.config_utils import config_to_dict
@@ -53,6 +54,19 @@ def _table_version(ctx: Any, name: str) -> int | None:
     return int(ctx.spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").first()["version"])
 
 
+def _check_targets_columns(ctx: Any, name: str, columns: list[str]) -> None:
+    """DataError when the targets table exists with other columns than this projection writes."""
+    if not ctx.tables.exists(name):
+        return
+    existing, new = set(ctx.tables.read(name).columns), set(columns)
+    if existing != new:
+        raise DataError(
+            f"The targets table '{name}' has other columns than this projection writes (only in the table: "
+            f"{sorted(existing - new)}; only in the projection: {sorted(new - existing)}), e.g. after "
+            f"projection.horizons_days changed. Set tables.targets to a new table name or drop '{name}'."
+        )
+
+
 def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[dict[str, Any]]:
     columns = ["customer_id", "clv", "p_alive", "frequency", "monetary_value", "value_tier"]
     rows = predictions.orderBy(F.desc("clv"), "customer_id").limit(n).select(*columns).collect()
@@ -72,6 +86,7 @@ def run(ctx: Any) -> dict[str, Any]:
     targets = ctx.targets_table.full_name
     spec = _scoring_spec(config)
     scored = scoring.score_customers(features, frequency_model, monetary_model, spec, frequency_ref, monetary_ref)
+    _check_targets_columns(ctx, targets, [*scored.columns, "value_tier"])
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         with ctx.phase("project: score customers"):

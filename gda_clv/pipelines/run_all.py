@@ -51,6 +51,7 @@ def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
             return {**summary, "status": "failed", "failed_step": step, "timings": timings}
     summary["timings"] = {"steps": timings, "total": round(sum(timings.values()), 3), "phases": dict(ctx.timings)}
     summary["outputs"] = outputs(ctx, summary["project"])
+    summary["outputs"]["plots"] = plot_locations(summary)
     summary["status"] = "succeeded"
     print(report(summary, mlflow_ui_command(ctx)), file=out, flush=True)
     return summary
@@ -75,6 +76,19 @@ def outputs(ctx: Any, project: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def plot_locations(summary: dict[str, Any]) -> dict[str, str]:
+    """Artifact folder of each training run's plots (``<artifact uri>/plots``), for the runs that logged plots."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    found = {}
+    for key in ("train_frequency", "train_monetary"):
+        run_id = summary[key].get("mlflow_run_id")
+        if run_id and client.list_artifacts(run_id, "plots"):
+            found[key] = f"{client.get_run(run_id).info.artifact_uri}/plots"
+    return found
+
+
 def mlflow_ui_command(ctx: Any) -> str | None:
     """The command that opens the MLflow UI on a local store (None for Databricks-hosted MLflow)."""
     uri = ctx.mlflow_tracking_uri
@@ -89,16 +103,17 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def _accuracy_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
     lines = []
-    holdout = frequency.get("holdout", {})
+    # The calibration-period fit is the honest holdout check (the scoring refit has seen the holdout period).
+    holdout = frequency.get("calibration_fit", {}).get("holdout") or frequency.get("holdout", {})
     if "holdout_actual_purchases" in holdout:
         actual, predicted = holdout["holdout_actual_purchases"], holdout["holdout_predicted_purchases"]
         lines.append(
             f"  repeat transactions: actual {_fmt(actual, 0)}  predicted {_fmt(predicted, 1)}"
             f"  ({_pct(predicted, actual)})"
         )
-    revenue = monetary.get("holdout_revenue", {})
-    if "actual_total" in revenue:
-        actual, predicted = revenue["actual_total"], revenue["predicted_total"]
+    revenue = monetary.get("holdout", {})
+    if "holdout_revenue_actual_total" in revenue:
+        actual, predicted = revenue["holdout_revenue_actual_total"], revenue["holdout_revenue_predicted_total"]
         lines.append(
             f"  revenue:             actual {_fmt(actual)}  predicted {_fmt(predicted)}  ({_pct(predicted, actual)})"
         )
@@ -121,9 +136,10 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
         f"{_fmt(project['clv_total'])}, mean {_fmt(project['clv_mean'])}",
         "Holdout accuracy (calibration period model vs holdout period):",
         *_accuracy_lines(frequency, monetary),
-        "Models: " + ", ".join(
+        "Models used: " + ", ".join(
             f"{m['name']} v{m['version']}" for m in (project["models"]["frequency"], project["models"]["monetary"])
-        ) + _gates(frequency, monetary),
+        ),
+        *_gate_lines(frequency, monetary),
         "Top 10 customers by CLV:",
         f"  {'customer_id':>12} {'clv':>12} {'p_alive':>8} {'frequency':>9} {'avg spend':>10}  tier",
     ]
@@ -141,7 +157,8 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
         "lineage.json)",
         f"  MLflow:      experiment '{outs['mlflow']['experiment']}' at {outs['mlflow']['tracking_uri']}; "
         f"runs {frequency.get('mlflow_run_id')} (frequency), {monetary.get('mlflow_run_id')} (monetary)",
-        "  plots:       artifacts 'plots/' of those runs",
+        *(f"  plots:       {where}" for where in outs.get("plots", {}).values()),
+        "Timings: " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in summary["timings"]["steps"].items()),
     ]
     if ui_command:
         lines.append(f"Open the MLflow UI: {ui_command}")
@@ -153,7 +170,10 @@ def _horizon(project: dict[str, Any]) -> str:
     return f"{months}-month" if months else ""
 
 
-def _gates(frequency: dict[str, Any], monetary: dict[str, Any]) -> str:
-    decisions = [s.get("gate", {}).get("reason") for s in (frequency, monetary)]
-    shown = [f"{kind}: {reason}" for kind, reason in zip(("frequency", "monetary"), decisions, strict=True) if reason]
-    return f" (gate: {'; '.join(shown)})" if shown else ""
+def _gate_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
+    lines = []
+    for kind, step in (("frequency", frequency), ("monetary", monetary)):
+        gate = step.get("gate") or {}
+        if gate:
+            lines.append(f"  gate {kind} v{gate.get('challenger_version')}: {gate.get('reason')}")
+    return lines

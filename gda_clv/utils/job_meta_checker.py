@@ -60,7 +60,7 @@ def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, st
         for workflow in (spec or {}).get("workflows", []):
             found = (workflow.get("tags") or {}).get(COMMIT_TAG)
             if found != commit:
-                problem = "no git_commit tag" if not found else f"generated from another commit (HEAD is {commit[:12]})"
+                problem = f"generated from another commit (deploying {commit[:12]})" if found else "no git_commit tag"
                 rows.append({"kind": "workflow", "environment": env, "name": workflow.get("name", "?"),
                              "commit": str(found or "-"), "problem": problem})
     return rows

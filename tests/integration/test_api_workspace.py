@@ -11,9 +11,9 @@ from urllib.parse import unquote
 import pytest
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.api.client import workspace_client
 from gda_clv.utils.api.make_ws_dir import make_workspace_dirs
 from gda_clv.utils.api.permissions import apply_env_permissions, grant_model_privileges, set_job_permissions
-from gda_clv.utils.api.client import workspace_client
 
 
 class FakeWorkspace:
@@ -47,8 +47,12 @@ def workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkspace]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
-            assert self.headers["Authorization"] == "Bearer test-token"
-            status, payload = fake.answer(self.command, self.path, body)
+            if self.path.startswith("/.well-known/"):  # the SDK's unauthenticated host-metadata probe
+                status, payload = 404, {"error_code": "NOT_FOUND", "message": "no host metadata"}
+            elif self.headers.get("Authorization") != "Bearer test-token":
+                status, payload = 401, {"error_code": "UNAUTHENTICATED", "message": "bad token"}
+            else:
+                status, payload = fake.answer(self.command, self.path, body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -204,3 +204,18 @@ def test_pinned_model_version_is_used(ready: JobContext, spark, bgnbd_cdnow, tmp
     assert summary["models"]["frequency"]["version"] == "1"
     assert summary["models"]["monetary"]["version"] == "1"
     assert set(_targets(pinned)["frequency_model_version"]) == {"1"}
+
+
+def test_changed_columns_are_refused_before_writing(ready: JobContext, spark, tmp_path: Path) -> None:
+    project.run(ready)
+    schema = ready.config.tables.schema_
+    changed = _context(spark, tmp_path, schema, "projection.horizons_days=[30, 60]")
+    with pytest.raises(DataError) as err:
+        project.run(changed)
+    name = changed.targets_table.full_name
+    assert str(err.value) == (
+        f"The targets table '{name}' has other columns than this projection writes (only in the table: "
+        "['expected_purchases_365d', 'expected_purchases_90d']; only in the projection: ['expected_purchases_60d']), "
+        f"e.g. after projection.horizons_days changed. Set tables.targets to a new table name or drop '{name}'."
+    )
+    assert _targets_for(changed, AS_OF) == 2357

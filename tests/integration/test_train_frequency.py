@@ -87,7 +87,8 @@ def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:
     assert run.data.params["model_type"] == "bgnbd" and run.data.params["as_of"] == "1998-06-30"
     metrics = run.data.metrics
     for key in ("r", "alpha", "a", "b", "se_r", "log_likelihood", "cal_r", "full_r", "n_repeat_customers",
-                "holdout_actual_purchases", "holdout_predicted_purchases", "holdout_rmse", "gate_challenger_holdout_rmse"):
+                "holdout_actual_purchases", "holdout_predicted_purchases", "holdout_rmse",
+                "gate_challenger_holdout_rmse"):
         assert key in metrics, key
     assert metrics["r"] == pytest.approx(first["params"]["r"])
     artifacts = {a.path for a in MlflowClient().list_artifacts(first["mlflow_run_id"], "plots")}

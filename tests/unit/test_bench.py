@@ -16,7 +16,7 @@ from bench.score import bench_score
 
 
 def test_prep_spark_lifetimes_duckdb_agree(spark, tmp_path: Path) -> None:
-    rows = bench_prep(spark, [3_000], tmp_path / "work", tmp_path / "cache")
+    rows = bench_prep(spark, [3_000], tmp_path / "work", tmp_path / "cache", warmup=False)
     assert [r.impl for r in rows] == ["lifetimes", "gda_clv spark", "duckdb"]
     check = rows[1].extra["agreement"]
     assert check["agree"] and check["same_customers_lifetimes"] and check["same_customers_duckdb"]
@@ -43,11 +43,16 @@ def test_peak_memory_of_a_child_process_tree(tmp_path: Path) -> None:
 
 
 def test_step_times_from_a_run_summary() -> None:
-    summary = {"prepare": {"customers": 5, "duration_holdout": 39.0, "timings": {"read": 1.5, "features": 2.0}},
-               "train_frequency": {"duration_s": 4.0}}
+    summary = {  # the shape gda_clv.pipelines.run_all writes
+        "prepare": {"customers": 5, "durations": {"prepare: read": 1.5, "prepare: write": 2.0}},
+        "train_frequency": {"converged": True},
+        "timings": {"steps": {"prepare": 3.75, "train-frequency": 4.0}, "total": 7.75,
+                    "phases": {"train-frequency: tune (20 evals)": 3.5, "project: score customers": 1.0}},
+    }
     assert step_times(summary) == {
-        "prepare": {"total_s": 3.5, "phases": {"read": 1.5, "features": 2.0}},
-        "train_frequency": {"total_s": 4.0, "phases": {"duration_s": 4.0}},
+        "prepare": {"total_s": 3.75, "phases": {"prepare: read": 1.5, "prepare: write": 2.0}},
+        "train_frequency": {"total_s": 4.0, "phases": {"train-frequency: tune (20 evals)": 3.5}},
+        "project": {"total_s": 1.0, "phases": {"project: score customers": 1.0}},  # no step total: phase sum
     }
 
 

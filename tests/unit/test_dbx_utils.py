@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gda_clv.errors import ConfigError
-from gda_clv.utils.dbx_utils import JobFactory, reorder_dict, remove_task
+from gda_clv.utils.dbx_utils import JobFactory, remove_task, reorder_dict
 
 WORKFLOW = {
     "name": "wf",

@@ -227,9 +227,11 @@ def test_environment_without_deployment_section(project: Path) -> None:
 # ---- validation 2: the Jobs API models of databricks-bundles ----
 
 def test_bundles_rejects_unknown_task_field(project: Path) -> None:
-    assert broken(project, "        timeout_seconds: 14400\n", "        timeout_seconds: 14400\n        max_retry: 3\n") \
-        == ("workflow 'dev-clv-training', task 'train_frequency': databricks-bundles rejected the task: "
-            "Unexpected field 'max_retry' for class Task")
+    old = "        timeout_seconds: 14400\n"
+    assert broken(project, old, old + "        max_retry: 3\n") == (
+        "workflow 'dev-clv-training', task 'train_frequency': databricks-bundles rejected the task: "
+        "Unexpected field 'max_retry' for class Task"
+    )
 
 
 def test_bundles_rejects_unknown_job_field(project: Path) -> None:

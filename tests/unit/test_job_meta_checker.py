@@ -45,7 +45,7 @@ def test_deployment_commits(repo: tuple[Path, list[str]], tmp_path: Path) -> Non
     rows = meta.deployment_problems(file, head)
     assert rows == [
         {"kind": "workflow", "environment": "dev", "name": "dev-b", "commit": commits[0],
-         "problem": f"generated from another commit (HEAD is {head[:12]})"},
+         "problem": f"generated from another commit (deploying {head[:12]})"},
         {"kind": "workflow", "environment": "dev", "name": "dev-c", "commit": "-", "problem": "no git_commit tag"},
     ]
     assert meta.format_table(rows).splitlines()[0].split() == ["kind", "environment", "name", "commit", "problem"]

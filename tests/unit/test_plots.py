@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -60,3 +61,38 @@ def test_empty_input_raises_data_error() -> None:
     with pytest.raises(DataError) as err:
         plots.calibration_holdout_table([], [], [])
     assert str(err.value) == "No customers to plot: frequency_cal is empty."
+
+
+CDNOW_BGNBD = {"type": "bgnbd", "params": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}}
+
+
+def test_matrices_are_the_models_predictions_on_the_grid() -> None:
+    from gda_clv.models._lifetimes import lifetimes, quiet
+    from gda_clv.models.frequency import FrequencyModel
+
+    model = FrequencyModel.from_dict(CDNOW_BGNBD)
+    bgf = lifetimes.BetaGeoFitter()
+    bgf.params_ = pd.Series(CDNOW_BGNBD["params"])
+    expected = plots.expected_purchases_matrix(model, T=39.0, t=2.0, max_frequency=3, max_recency=39)
+    alive = plots.probability_alive_matrix(model, T=39.0, max_frequency=3, max_recency=39)
+    assert expected.shape == alive.shape == (4, 40)
+    with quiet():
+        for f, r in [(0, 0), (2, 10), (3, 39)]:
+            predicted = bgf.conditional_expected_number_of_purchases_up_to_time(2.0, f, r, 39.0)
+            assert expected[f, r] == pytest.approx(predicted)
+            assert alive[f, r] == pytest.approx(bgf.conditional_probability_alive(f, r, 39.0))
+    # More recent buyers (larger recency) of the same frequency are more likely alive.
+    assert np.all(np.diff(alive[3]) >= 0)
+
+
+def test_matrix_plots_draw_an_image_with_a_colorbar() -> None:
+    from gda_clv.models.frequency import FrequencyModel
+
+    model = FrequencyModel.from_dict(CDNOW_BGNBD)
+    ax = plots.plot_probability_alive_matrix(model, T=39.0, max_frequency=5, max_recency=39)
+    assert ax.get_images()[0].get_array().shape == (6, 40)
+    assert len(ax.figure.axes) == 2  # the heat map and its colorbar
+    given = Figure().subplots()
+    fr = plots.plot_frequency_recency_matrix(model, T=39.0, max_frequency=5, max_recency=39, t=4, ax=given)
+    assert fr is given
+    assert fr.get_title() == "Expected purchases in the next 4 periods (T=39)"

@@ -22,4 +22,5 @@ def workspace_client(profile: str | None = None) -> Any:
 
 def denied(action: str, right: str, exc: Exception) -> ConfigError:
     """The error for an HTTP 403: what was attempted and which right the caller is missing."""
-    return ConfigError(f"permission denied {action}: the caller needs {right} (Databricks said: {exc})")
+    said = str(exc).split(". Config: ")[0]  # the SDK appends its (redacted) config to the message
+    return ConfigError(f"permission denied {action}: the caller needs {right} (Databricks said: {said})")

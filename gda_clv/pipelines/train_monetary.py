@@ -1,0 +1,194 @@
+"""``gda-clv train-monetary``: tune, fit, log and register the Gamma-Gamma spend model.
+
+Fits on ``filtered_cal`` (repeat calibration customers with positive spend), compressed in Spark to distinct
+(frequency, monetary value, holdout) tuples. Checks the model's independence assumption (correlation of frequency
+and monetary value), tunes the penalizer on the holdout spend error and, with the frequency model of the same
+pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs actual holdout revenue of all
+calibration customers in Spark. Registers the model as ``@challenger`` and gates it against ``@champion``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from gda_clv.data import rfm
+from gda_clv.errors import DataError
+from gda_clv.models.compress import compress
+from gda_clv.models.gamma_gamma import GammaGammaModel
+from gda_clv.models.pyfunc import unwrap_model
+from gda_clv.models.tuning import tune_monetary, weighted_loss
+from gda_clv.pipelines import _training
+from gda_clv.utils import registry
+
+STEP = "train-monetary"
+FIT_KEYS = ("frequency_cal", "monetary_value_cal")
+REVENUE_INPUT = ("frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "duration_holdout",
+                 "frequency_holdout", "monetary_value_holdout")
+
+
+def weighted_correlation(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+    """Pearson correlation of x and y over customers (rows weighted by their customer counts)."""
+    mx, my = np.average(x, weights=weight), np.average(y, weights=weight)
+    cov = np.average((x - mx) * (y - my), weights=weight)
+    sx, sy = math.sqrt(np.average((x - mx) ** 2, weights=weight)), math.sqrt(np.average((y - my) ** 2, weights=weight))
+    return float(cov / (sx * sy)) if sx > 0 and sy > 0 else math.nan
+
+
+def spend_metrics(model: GammaGammaModel, groups: pd.DataFrame, loss: str) -> dict[str, float]:
+    """Expected vs actual average holdout spend of repeat customers who bought in the holdout period."""
+    scored = groups[(groups["frequency_holdout"] > 0) & (groups["monetary_value_holdout"] > 0)]
+    if scored.empty:
+        return {}
+    predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
+    actual, weight = scored["monetary_value_holdout"].to_numpy(float), scored["weight"].to_numpy(float)
+    return {
+        "holdout_spend_customers": float(weight.sum()),
+        "holdout_spend_actual_mean": _training.weighted_mean(actual, weight),
+        "holdout_spend_predicted_mean": _training.weighted_mean(predicted, weight),
+        f"holdout_spend_{loss}": weighted_loss(predicted, actual, weight, loss),
+    }
+
+
+def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
+    """The frequency model registered by this pipeline run if there is one, else ``@champion``."""
+    name = ctx.registered_model_name("frequency")
+    run_first = f"`gda-clv train-frequency --env {ctx.env}`"
+    same_run = [
+        v for v in MlflowClient().search_model_versions(f"name='{name}'")
+        if v.tags.get("gda_clv_run_id") == ctx.run_id
+    ]
+    if same_run:
+        version = max(same_run, key=lambda v: int(v.version)).version
+        loaded, found = registry.load_registered_model(name, version=version, run_first=run_first)
+        source = "this pipeline run"
+    else:
+        loaded, found = registry.load_registered_model(name, run_first=run_first)
+        source = f"@{registry.CHAMPION}"
+    return unwrap_model(loaded), {"name": name, "version": str(found.version), "source": source}
+
+
+def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaModel) -> dict[str, float]:
+    """Predicted vs actual holdout revenue of all calibration customers, scored in Spark (nothing collected)."""
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for pdf in batches:
+            purchases = frequency_model.expected_purchases(
+                pdf["duration_holdout"], pdf["frequency_cal"], pdf["recency_cal"], pdf["T_cal"]
+            )
+            spend = model.expected_average_spend(pdf["frequency_cal"], pdf["monetary_value_cal"])
+            yield pd.DataFrame({
+                "actual": (pdf["frequency_holdout"] * pdf["monetary_value_holdout"]).to_numpy(float),
+                "predicted": np.asarray(purchases, dtype=float) * np.asarray(spend, dtype=float),
+            })
+
+    rows = rfm.calibration_rows(features).select(
+        *[F.coalesce(F.col(c).cast("double"), F.lit(0.0)).alias(c) for c in REVENUE_INPUT]
+    )
+    totals = rows.mapInPandas(score, "actual double, predicted double").agg(
+        F.count(F.lit(1)).alias("n"), F.sum("actual").alias("actual"), F.sum("predicted").alias("predicted"),
+        F.sum((F.col("predicted") - F.col("actual")) ** 2).alias("sse"),
+    ).first()
+    n = float(totals["n"])
+    return {
+        "holdout_revenue_customers": n,
+        "holdout_revenue_actual_total": float(totals["actual"]),
+        "holdout_revenue_predicted_total": float(totals["predicted"]),
+        "holdout_revenue_actual_per_customer": float(totals["actual"]) / n,
+        "holdout_revenue_predicted_per_customer": float(totals["predicted"]) / n,
+        "holdout_revenue_rmse_per_customer": math.sqrt(float(totals["sse"]) / n),
+    }
+
+
+def run(ctx: Any) -> dict[str, Any]:
+    """Train, check, log and register the Gamma-Gamma model; returns the step summary."""
+    cfg = ctx.config.model.monetary
+    tuning = cfg.tuning
+    ctx.setup_mlflow()
+    with ctx.phase(f"{STEP}: read and compress filtered_cal"):
+        data = _training.latest_features(ctx)
+        groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)
+        if groups.empty:
+            raise DataError(
+                f"No repeat customer with positive spend in '{ctx.feature_table.full_name}' (as_of {data.as_of}); "
+                "the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, monetary_value_cal > 0)."
+            )
+    with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
+        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        weight = groups["weight"].to_numpy(float)
+        correlation = weighted_correlation(groups["frequency_cal"].to_numpy(float),
+                                           groups["monetary_value_cal"].to_numpy(float), weight)
+        correlation_warning = abs(correlation) > cfg.correlation_warn_threshold
+        if correlation_warning:
+            ctx.logger.warning(
+                "%s: frequency and monetary value correlate (%.3f > model.monetary.correlation_warn_threshold %.2f); "
+                "the Gamma-Gamma independence assumption is doubtful",
+                STEP, correlation, cfg.correlation_warn_threshold,
+            )
+        stats = {"n_customers": float(weight.sum()),
+                 "n_distinct_tuples": float(len(compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))))}
+        mlflow.log_metrics({**stats, "frequency_monetary_correlation": correlation})
+        mlflow.set_tag("correlation_warning", str(correlation_warning))
+        mlflow.log_params({
+            "as_of": str(data.as_of), "calibration_end": str(data.calibration_end), "q_constraint": cfg.q_constraint,
+            "tuning_max_evals": tuning.max_evals, "tuning_loss": tuning.loss, "model_type": "gamma_gamma",
+            "tuning_penalizer_range": f"{tuning.penalizer_min:g}..{tuning.penalizer_max:g}",
+        })
+        with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
+            tuned = tune_monetary(
+                groups, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals, loss=tuning.loss,
+                seed=tuning.seed, trials=_training.make_trials(ctx, tuning.parallelism),
+                q_constraint=cfg.q_constraint, default_penalizer=cfg.penalizer,
+            )
+            _training.log_trials(tuned.trials)
+        mlflow.log_param("penalizer", tuned.penalizer)
+        with ctx.phase(f"{STEP}: fit Gamma-Gamma (penalizer {tuned.penalizer:.3g})"):
+            tuples = compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))
+            model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
+                tuples["frequency_cal"], tuples["monetary_value_cal"], tuples["weight"]
+            )
+        spend = spend_metrics(model, groups, tuning.loss)
+        with ctx.phase(f"{STEP}: holdout revenue check with the frequency model"):
+            frequency_model, frequency_ref = frequency_model_for_run(ctx)
+            revenue = revenue_check(data.features, frequency_model, model)
+        mlflow.log_metrics({**_training.fit_metrics(model), **spend, **revenue})
+        mlflow.set_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
+        mlflow.log_dict(model.to_dict(), "fits.json")
+        metric = f"holdout_spend_{tuning.loss}"
+        with ctx.phase(f"{STEP}: log, register and gate"):
+            example = groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
+            registered = _training.register_with_gate(
+                ctx, "monetary", model, example, spend.get(metric, math.inf),
+                lambda champion: spend_metrics(champion, groups, tuning.loss).get(metric, math.inf), metric,
+            )
+    ctx.logger.info(
+        "%s: p=%.4g q=%.4g v=%.4g; holdout revenue actual %.2f vs predicted %.2f; %s v%s aliases %s", STEP,
+        *model.param_array(), revenue["holdout_revenue_actual_total"], revenue["holdout_revenue_predicted_total"],
+        registered["registered_name"], registered["version"], registered["aliases"],
+    )
+    return {
+        "type": "gamma_gamma",
+        "params": dict(model.params_),
+        "standard_errors": dict(model.standard_errors_),
+        "log_likelihood": model.log_likelihood_,
+        "penalizer": tuned.penalizer,
+        "penalizer_used": model.penalizer_used_,
+        "q_constraint": cfg.q_constraint,
+        "converged": model.converged_,
+        "correlation": {"frequency_monetary": correlation, "threshold": cfg.correlation_warn_threshold,
+                        "warning": correlation_warning},
+        "holdout": {**spend, **revenue},
+        "frequency_model": frequency_ref,
+        "tuning": {"tuned": tuned.tuned, "loss": tuned.loss, "trials": len(tuned.trials)},
+        "data": {"as_of": str(data.as_of), "calibration_end": str(data.calibration_end), **stats},
+        "mlflow_run_id": run.info.run_id,
+        "experiment": ctx.mlflow_experiment,
+        **registered,
+    }

@@ -1,0 +1,241 @@
+"""``gda-clv prepare`` end to end on local Spark: CSV and CDNOW sources, bad inputs, reruns, failed runs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gda_clv.cli import main as cli_main
+from gda_clv.errors import DataError
+from gda_clv.pipelines import prepare
+from gda_clv.utils.common import JobContext
+
+D = dt.date
+HEADER = "cust,day,value,note"
+GOOD_ROWS = [
+    "a,2021-01-05,10,x",
+    "a,2021-01-05,10,x",  # exact duplicate: collapsed
+    "a,2021-01-20,20,x",
+    "a,2021-02-10,30,x",  # holdout
+    "b,2021-01-10,5,x",  # one-time buyer
+    "c,2021-02-05,7,x",  # first purchase in the holdout
+]
+BAD_ROWS = [
+    ",2021-01-01,1,x",  # null_customer_id
+    "d,notadate,1,x",  # unparseable_date
+    "e,2021-01-03,-2,x",  # non_positive_amount
+    "f,2021-03-15,4,x",  # after_observation_end
+]
+BASE_SETTINGS = (
+    "data.source.format=csv",
+    "data.source.columns={customer_id: cust, transaction_date: day, amount: value}",
+    "data.calibration_end=2021-01-31",
+    "data.observation_end=2021-02-28",
+    "data.freq=D",
+    "data.freq_multiplier=1",
+)
+
+
+def _write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+@pytest.fixture()
+def run_prepare(spark, tmp_path: Path) -> Iterator[Callable[..., dict]]:
+    """Run the step with a fresh JobContext on a per-test schema; returns the summary."""
+    schema = f"prep_{uuid.uuid4().hex[:8]}"
+
+    def _run(*settings: str) -> dict:
+        JobContext.reset()
+        ctx = JobContext(
+            env="local", overrides=(f"runtime.state_dir={tmp_path}", f"tables.schema={schema}", *settings)
+        )
+        return prepare.run(ctx)
+
+    _run.schema = schema  # type: ignore[attr-defined]
+    yield _run
+    JobContext.reset()
+
+
+def _rows(spark, table: str) -> list[dict]:
+    return sorted((r.asDict() for r in spark.table(table).collect()), key=lambda r: (str(r["as_of"]), r["customer_id"]))
+
+
+def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_prepare) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS + BAD_ROWS)
+    summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5")
+    schema = run_prepare.schema
+    expected = {
+        "status": "succeeded", "source_rows": 10, "duplicates_collapsed": 1, "transactions": 5,
+        "customers": 3, "repeat_customers": 1, "calibration_customers": 2, "filtered_cal_customers": 1,
+        "calibration_end": "2021-01-31", "observation_end": "2021-02-28", "as_of": "2021-02-28",
+        "holdout_days": 28, "freq": "D", "freq_multiplier": 1, "write_mode": "create", "outliers": {"rule": "none"},
+        "tables": {"features": f"{schema}.clv_features", "quarantine": f"{schema}.clv_quarantine"},
+        "quarantined": {
+            "total": 4, "share": 0.444444,
+            "by_reason": {"after_observation_end": 1, "non_positive_amount": 1, "null_customer_id": 1,
+                          "unparseable_date": 1},
+        },
+    }
+    assert {k: summary[k] for k in expected} == expected
+    assert set(summary["durations"]) == {
+        "prepare: read csv source", "prepare: validate", f"prepare: check {schema}.clv_features",
+        "prepare: RFM features (D, multiplier 1)", f"prepare: write (create) {schema}.clv_features as_of 2021-02-28",
+    }
+
+    features = {r["customer_id"]: r for r in _rows(spark, f"{schema}.clv_features")}
+    assert set(features) == {"a", "b", "c"}
+    a = features["a"]
+    assert [a[c] for c in ("frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout",
+                           "monetary_value_holdout", "duration_holdout")] == [1.0, 15.0, 26.0, 20.0, 1.0, 30.0, 28.0]
+    assert [a[c] for c in ("frequency", "recency", "T", "monetary_value")] == [2.0, 36.0, 54.0, 25.0]
+    assert a["as_of"] == D(2021, 2, 28)
+    assert features["c"]["T_cal"] is None and features["c"]["T"] == 23.0
+
+    quarantine = spark.table(f"{schema}.clv_quarantine").collect()
+    got = [(r["customer_id"], r["transaction_date"], r["amount"], r["reason"]) for r in quarantine]
+    assert sorted(got, key=str) == sorted([
+        (None, "2021-01-01", "1", "null_customer_id"),
+        ("d", "notadate", "1", "unparseable_date"),
+        ("e", "2021-01-03", "-2", "non_positive_amount"),
+        ("f", "2021-03-15", "4", "after_observation_end"),
+    ], key=str)
+    assert {(r["run_id"], r["as_of"]) for r in quarantine} == {(summary["run_id"], D(2021, 2, 28))}
+
+
+def test_rerun_replaces_its_as_of_and_a_new_as_of_appends(spark, tmp_path: Path, run_prepare) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS)
+    settings = (*BASE_SETTINGS, f"data.source.path={csv}")
+    run_prepare(*settings)
+    table = f"{run_prepare.schema}.clv_features"
+    first = _rows(spark, table)
+    assert run_prepare(*settings)["write_mode"] == "replace"
+    assert _rows(spark, table) == first  # idempotent: no duplicates, same values
+
+    later = run_prepare(*settings, "data.calibration_end=2021-01-20", "data.observation_end=2021-02-20")
+    assert later["write_mode"] == "append"
+    rows = _rows(spark, table)
+    assert [r for r in rows if r["as_of"] == D(2021, 2, 28)] == first
+    assert sorted(r["customer_id"] for r in rows if r["as_of"] == D(2021, 2, 20)) == ["a", "b", "c"]
+
+
+def test_failed_run_leaves_the_previous_tables_as_they_were(spark, tmp_path: Path, run_prepare) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS + BAD_ROWS[:1])
+    run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5")
+    schema = run_prepare.schema
+    before = _rows(spark, f"{schema}.clv_features"), spark.table(f"{schema}.clv_quarantine").count()
+
+    _write_csv(csv, ["a,2021-01-05,99,x", *BAD_ROWS])  # changed data, mostly bad
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, f"data.source.path={csv}")
+    assert str(err.value) == (
+        "4 of 5 rows (80.0%) failed validation (after_observation_end: 1, non_positive_amount: 1, "
+        "null_customer_id: 1, unparseable_date: 1), above data.quarantine_max_share 5.0%; nothing was written. "
+        "Fix the source, or raise data.quarantine_max_share if these rows are expected."
+    )
+    assert (_rows(spark, f"{schema}.clv_features"), spark.table(f"{schema}.clv_quarantine").count()) == before
+
+
+def test_skip_if_unchanged(spark, tmp_path: Path, run_prepare) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS)
+    settings = (*BASE_SETTINGS, f"data.source.path={csv}", "data.skip_if_unchanged=true")
+    assert run_prepare(*settings)["write_mode"] == "create"
+    skipped = run_prepare(*settings)
+    assert (skipped["status"], skipped["write_mode"]) == ("skipped", "skip")
+    _write_csv(csv, [*GOOD_ROWS, "b,2021-01-25,5,x"])
+    changed = run_prepare(*settings)
+    assert (changed["status"], changed["write_mode"]) == ("succeeded", "replace")
+    b = next(r for r in _rows(spark, f"{run_prepare.schema}.clv_features") if r["customer_id"] == "b")
+    assert b["frequency_cal"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("rows", "settings", "message"),
+    [
+        (GOOD_ROWS, ("data.source.columns.amount=price",),
+         "Source column 'price' (data.source.columns.amount) not found; the source has columns: cust, day, value, "
+         "note. Set data.source.columns.amount to the column that holds the amount."),
+        ([], (), "the source '{path}' (csv) has no rows; check data.source.path."),
+        (["a,2021-01-05,10,x"], ("data.calibration_end=2021-01-01",),
+         "no clean transactions on or before the calibration end 2021-01-01; "
+         "set data.calibration_end later or data.holdout_days smaller."),
+    ],
+    ids=["missing-column", "empty-source", "nothing-in-calibration"],
+)
+def test_bad_sources_fail_before_any_write(spark, tmp_path: Path, run_prepare, rows, settings, message) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", rows)
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", *settings)
+    assert str(err.value) == message.format(path=csv)
+    assert not spark.catalog.tableExists(f"{run_prepare.schema}.clv_features")
+
+
+def test_unreadable_sources(spark, tmp_path: Path, run_prepare) -> None:
+    missing = tmp_path / "nowhere" / "tx.csv"
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, f"data.source.path={missing}")
+    assert str(err.value) == f"data.source.path '{missing}' does not exist; set it to the csv file or folder to read."
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, "data.source.format=table", "data.source.path=nope.transactions")
+    assert str(err.value) == (
+        "data.source.path 'nope.transactions' is not a table in the metastore; set it to an existing table."
+    )
+    not_parquet = _write_csv(tmp_path / "tx.parquet", GOOD_ROWS)
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, "data.source.format=parquet", f"data.source.path={not_parquet}")
+    message = str(err.value)  # the middle is Spark's own words, which differ between Spark versions
+    assert message.startswith(f"cannot read data.source.path '{not_parquet}' as parquet: ")
+    assert f"file:{not_parquet} is not a Parquet file" in message
+    assert message.endswith(". Check data.source.path and data.source.format.")
+
+
+def test_cli_reports_a_user_error_in_the_summary(spark, tmp_path: Path) -> None:
+    JobContext.reset()
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS)
+    out = tmp_path / "summary.json"
+    code = cli_main([
+        "prepare", "--env", "local", "--set", f"runtime.state_dir={tmp_path}", "--set", "tables.schema=prep_cli",
+        "--set", "data.source.format=csv", "--set", f"data.source.path={csv}", "--summary-json", str(out),
+    ])
+    JobContext.reset()
+    assert code == 2
+    assert json.loads(out.read_text()) == {
+        "step": "prepare", "status": "failed",
+        "error": "Source column 'customer_id' (data.source.columns.customer_id) not found; the source has columns: "
+                 "cust, day, value, note. Set data.source.columns.customer_id to the column that holds the "
+                 "customer_id.",
+    }
+
+
+def test_cdnow_subset_matches_lifetimes(spark, tmp_path: Path, run_prepare) -> None:
+    from lifetimes.utils import calibration_and_holdout_data
+
+    master = prepare.lifetimes_cdnow_path().read_text().splitlines()
+    subset = tmp_path / "cdnow.txt"
+    subset.write_text("\n".join(master[:4001]) + "\n")  # the header + 4000 transactions
+    summary = run_prepare(
+        "data.source.format=cdnow", f"data.source.path={subset}", "data.calibration_end=1997-09-30",
+        "data.observation_end=1998-06-30", "data.freq=W", "data.freq_multiplier=1",
+    )
+    log = pd.read_csv(subset, sep=r"\s+", header=0, names=["customer_id", "date", "n", "amount"], dtype=str)
+    log["amount"] = log["amount"].astype(float)
+    distinct = log.drop_duplicates()
+    clean = distinct[distinct["amount"] > 0].assign(transaction_date=lambda d: pd.to_datetime(d["date"]))
+    assert summary["source_rows"] == 4000
+    assert summary["duplicates_collapsed"] == len(log) - len(distinct)
+    assert summary["quarantined"]["by_reason"] == {"non_positive_amount": int((distinct["amount"] <= 0).sum())}
+    assert summary["customers"] == clean["customer_id"].nunique()
+
+    ref = calibration_and_holdout_data(
+        clean, "customer_id", "transaction_date", "1997-09-30", "1998-06-30", freq="W", monetary_value_col="amount"
+    )
+    ours = spark.table(summary["tables"]["features"]).toPandas().set_index("customer_id").sort_index()
+    ours = ours[ours["T_cal"].notna()]
+    columns = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout", "duration_holdout"]
+    pd.testing.assert_frame_equal(ours[columns], ref[columns].sort_index(), check_names=False, rtol=1e-9)

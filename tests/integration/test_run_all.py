@@ -1,0 +1,92 @@
+"""`gda-clv run` end to end on a CDNOW subset (the first 1000 customers of the file lifetimes ships):
+prepare -> train-frequency -> train-monetary -> project, twice, on local Spark + sqlite MLflow."""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+
+from gda_clv.models._lifetimes import quiet
+from gda_clv.models.pyfunc import unwrap_model
+from gda_clv.pipelines import prepare, run_all
+from gda_clv.utils import registry
+from gda_clv.utils.common import JobContext
+from gda_clv.utils.pipelines import save_to_blob
+
+
+@pytest.fixture(scope="module")
+def cdnow_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lines = prepare.lifetimes_cdnow_path().read_text().splitlines()
+    kept = [lines[0]] + [line for line in lines[1:] if int(line.split()[0]) <= 1000]
+    path = tmp_path_factory.mktemp("cdnow") / "CDNOW_subset.txt"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+@pytest.fixture()
+def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    JobContext.reset()
+    overrides = (
+        f"runtime.state_dir={tmp_path}", f"tables.schema=run_{uuid.uuid4().hex[:8]}",
+        f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1",
+        "model.frequency.tuning.max_evals=2", "model.monetary.tuning.max_evals=2", "output.write_csv=true",
+    )
+    yield JobContext(env="local", spark=spark, overrides=overrides)
+    JobContext.reset()
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+def test_run_twice_end_to_end(ctx: JobContext) -> None:
+    out = io.StringIO()
+    first = run_all.run(ctx, out=out)
+    printed = out.getvalue()
+    assert first["status"] == "succeeded"
+    for number, step in enumerate(("prepare", "train-frequency", "train-monetary", "project"), start=1):
+        assert f"==> [{number}/4] {step} ..." in printed and f"==> [{number}/4] {step} succeeded in " in printed
+    assert set(first) >= {"prepare", "train_frequency", "train_monetary", "project", "outputs", "timings"}
+    assert set(first["timings"]["steps"]) == {"prepare", "train-frequency", "train-monetary", "project"}
+    customers = first["prepare"]["customers"]
+    assert first["project"]["customers_scored"] == customers
+    assert customers == ctx.tables.read(ctx.feature_table.full_name).count() > 990
+    outputs = first["outputs"]
+    assert outputs["tables"]["targets"] == ctx.targets_table.full_name
+    assert outputs["predictions_path"] == first["project"]["predictions_path"]
+    assert Path(outputs["predictions_path"], "predictions.parquet").is_dir()
+    assert "Top 10 customers by CLV:" in printed
+    assert f"Open the MLflow UI: mlflow ui --backend-store-uri sqlite:///{ctx.state_dir / 'mlflow.db'}" in printed
+    plots = first["outputs"]["plots"]["train_frequency"]
+    assert f"  plots:       {plots}" in printed
+    assert Path(plots.removeprefix("file://"), "calibration_vs_holdout.png").is_file()
+    json.dumps(first, default=str)  # the CLI writes it as --summary-json
+
+    # Parity of the written CLV with lifetimes, using the champion models from the registry.
+    table = ctx.tables.read(ctx.targets_table.full_name).toPandas()
+    fm = unwrap_model(registry.load_registered_model(ctx.registered_model_name("frequency"))[0])
+    gg = unwrap_model(registry.load_registered_model(ctx.registered_model_name("monetary"))[0])
+    with quiet():
+        expected = gg.to_lifetimes().customer_lifetime_value(
+            fm.to_lifetimes(), table["frequency"], table["recency"], table["T"], table["monetary_value"],
+            time=12, discount_rate=0.01, freq="W",
+        )
+    assert np.max(np.abs(table["clv"] - expected) / np.abs(expected)) < 1e-6
+
+    second = run_all.run(ctx, out=io.StringIO())
+    table = ctx.tables.read(ctx.targets_table.full_name).toPandas()
+    assert len(table) == customers and not table.duplicated(["customer_id", "as_of"]).any()
+    features = ctx.tables.read(ctx.feature_table.full_name).toPandas()
+    assert len(features) == customers
+    for kind in ("train_frequency", "train_monetary"):
+        gate = second[kind]["gate"]
+        assert second[kind]["version"] == "2"
+        assert (gate["challenger_version"], gate["champion_version"]) == ("2", "1")
+        assert gate["passed"] is not None  # the gate compared v2 with v1
+    runs = save_to_blob.list_runs(ctx.output_path)
+    assert len(runs) == 2 and all(done for _, done in runs)

@@ -1,0 +1,67 @@
+"""`gda-clv train-monetary` on CDNOW-sample features, after train-frequency in the same pipeline run."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from test_train_frequency import make_context, write_features
+
+from gda_clv.data import rfm
+from gda_clv.errors import ModelError
+from gda_clv.models._lifetimes import lifetimes, quiet
+from gda_clv.pipelines import train_frequency, train_monetary
+from gda_clv.utils.common import JobContext
+
+
+@pytest.fixture(scope="module")
+def ctx(spark, mlflow_store: Path, tmp_path_factory, cdnow_sample_transactions: pd.DataFrame) -> Iterator[JobContext]:
+    context = make_context(
+        spark, tmp_path_factory.mktemp("monetary_state"), uuid.uuid4().hex[:8],
+        "model.frequency.tuning.max_evals=0", "model.monetary.correlation_warn_threshold=0.05",
+    )
+    write_features(context, cdnow_sample_transactions)
+    yield context
+    JobContext.reset()
+
+
+def test_monetary_model_without_a_frequency_model_says_what_to_run(ctx: JobContext) -> None:
+    with pytest.raises(ModelError) as err:
+        train_monetary.run(ctx)
+    name = ctx.registered_model_name("frequency")
+    assert str(err.value).startswith(f"Registered model '{name}' does not exist in the registry at sqlite:///")
+    assert str(err.value).endswith("Run `gda-clv train-frequency --env local` first.")
+
+
+def test_monetary_after_frequency(ctx: JobContext) -> None:
+    freq = train_frequency.run(ctx)
+    summary = train_monetary.run(ctx)
+    features = ctx.tables.read(ctx.feature_table.full_name)
+    filtered = rfm.filtered_cal(features).toPandas()
+    ggf = lifetimes.GammaGammaFitter(penalizer_coef=summary["penalizer"])
+    with quiet():
+        ggf.fit(filtered["frequency_cal"], filtered["monetary_value_cal"], q_constraint=True)
+    for name in ("p", "q", "v"):  # lifetimes' Nelder-Mead stops ~2e-4 short of the optimum our L-BFGS-B reaches
+        assert summary["params"][name] == pytest.approx(ggf.params_[name], rel=1e-3)
+    corr = np.corrcoef(filtered["frequency_cal"], filtered["monetary_value_cal"])[0, 1]
+    assert summary["correlation"] == {"frequency_monetary": pytest.approx(corr), "threshold": 0.05,
+                                      "warning": abs(corr) > 0.05}
+    # The frequency model of this run, from the registry; the revenue check covers every calibration customer.
+    assert summary["frequency_model"] == {"name": freq["registered_name"], "version": freq["version"],
+                                          "source": "this pipeline run"}
+    cal = rfm.calibration_rows(features).toPandas()
+    holdout = summary["holdout"]
+    actual = float((cal["frequency_holdout"] * cal["monetary_value_holdout"].fillna(0)).sum())
+    assert holdout["holdout_revenue_customers"] == len(cal) == 2357
+    assert holdout["holdout_revenue_actual_total"] == pytest.approx(actual, rel=1e-12)
+    assert holdout["holdout_revenue_actual_per_customer"] == pytest.approx(actual / 2357, rel=1e-12)
+    assert 0.5 < holdout["holdout_revenue_predicted_total"] / actual < 2.0
+    assert (summary["version"], summary["aliases"], summary["converged"]) == ("1", ["challenger", "champion"], True)
+    run = MlflowClient().get_run(summary["mlflow_run_id"])
+    assert run.data.metrics["p"] == pytest.approx(summary["params"]["p"])
+    assert run.data.metrics["frequency_monetary_correlation"] == pytest.approx(corr)
+    assert run.data.tags["frequency_model"] == f"{freq['registered_name']}/1"
