@@ -114,7 +114,13 @@ def register_with_gate(
     info = log_pyfunc_model(model, kind, input_example)
     name = ctx.registered_model_name(kind)
     version = registry.register_challenger(
-        info.model_uri, name, tags={"gda_clv_run_id": ctx.run_id, metric: f"{challenger_metric:.6g}"}
+        info.model_uri,
+        name,
+        tags={
+            "gda_clv_run_id": ctx.run_id,
+            "git_commit": get_commit_id(ctx.dbutils),  # what `gda-clv check-meta` compares with the repo
+            metric: f"{challenger_metric:.6g}",
+        },
     )
     gate = ctx.config.model.registry.gate
 
