@@ -20,7 +20,7 @@ PRESETS: dict[str, dict[str, list[int]]] = {
 
 
 def run_benchmarks(plan: dict[str, list[int]], work_dir: Path, cache_dir: Path = CACHE_DIR, spark: Any = None,
-                   lifetimes_fit_max: int = 2_000_000) -> list[Row]:
+                   lifetimes_fit_max: int = 10_000_000) -> list[Row]:
     """Run the benchmarks named in ``plan`` (bench -> sizes); Spark ones use ``spark`` or a local session."""
     rows: list[Row] = []
     if (plan.get("prep") or plan.get("score")) and spark is None:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="generated data, reused across runs")
     parser.add_argument("--work-dir", type=Path, default=None, help="outputs of each run (default: a temp folder)")
-    parser.add_argument("--lifetimes-fit-max", type=int, default=2_000_000,
+    parser.add_argument("--lifetimes-fit-max", type=int, default=10_000_000,
                         help="largest customer count lifetimes' BetaGeoFitter is run on")
     args = parser.parse_args(argv)
     only = [b.strip() for b in args.only.split(",") if b.strip()]

@@ -117,9 +117,10 @@ def _java_version() -> str:
 
 
 def _fmt_size(n: int) -> str:
+    """1000000 -> 1M, 2980644 -> 2.98M, 20289 -> 20.29k (two decimals at most)."""
     for div, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if n >= div and n % (div // 10) == 0:
-            return f"{n / div:g}{suffix}"
+        if n >= 0.95 * div:
+            return f"{n / div:.2f}".rstrip("0").rstrip(".") + suffix
     return str(n)
 
 

@@ -2,10 +2,7 @@
 
 Task parameters are the CLI's: ``--env dev [--conf-file F] [--set key=value ...] [--summary-json PATH]``.
 """
-import sys
-
 from gda_clv.cli import prepare_main
 
 if __name__ == "__main__":
-    sys.argv[0] = "clv_prepare"
     prepare_main()

@@ -68,7 +68,7 @@ def _check_targets_columns(ctx: Any, name: str, columns: list[str]) -> None:
 
 
 def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[dict[str, Any]]:
-    columns = ["customer_id", "clv", "p_alive", "frequency", "monetary_value", "value_tier"]
+    columns = ["customer_id", "clv", "p_alive", "frequency", "monetary_value", "expected_avg_spend", "value_tier"]
     rows = predictions.orderBy(F.desc("clv"), "customer_id").limit(n).select(*columns).collect()
     return [row.asDict() for row in rows]
 
@@ -101,8 +101,10 @@ def run(ctx: Any) -> dict[str, Any]:
                 predictions, ctx.output_path, ctx.run_id, run_time=started, write_csv=config.output.write_csv,
                 keep_last=config.output.keep_last, dbutils=ctx.dbutils,
             )
-        totals = predictions.agg(F.sum("clv").alias("clv_total"), F.avg("clv").alias("clv_mean")).first()
-        tier_counts = {r["value_tier"]: r["count"] for r in predictions.groupBy("value_tier").count().collect()}
+        tiers = predictions.groupBy("value_tier").agg(F.count(F.lit(1)).alias("n"), F.sum("clv").alias("clv"))
+        tier_rows = tiers.collect()
+        tier_counts = {r["value_tier"]: int(r["n"]) for r in tier_rows}
+        clv_total = float(sum(r["clv"] or 0.0 for r in tier_rows))
         top = _top_customers(predictions)
     finally:
         scored.unpersist()
@@ -150,8 +152,8 @@ def run(ctx: Any) -> dict[str, Any]:
         "removed_runs": list(files.removed_runs),
         "horizon_months": spec.horizon_months,
         "discount_rate": spec.discount_rate,
-        "clv_total": float(totals["clv_total"] or 0.0),
-        "clv_mean": float(totals["clv_mean"] or 0.0),
+        "clv_total": clv_total,
+        "clv_mean": clv_total / customers if customers else 0.0,
         "tier_thresholds": dict(zip(map(str, config.projection.tier_quantiles), thresholds, strict=True)),
         "tier_counts": tier_counts,
         "top_customers": top,

@@ -141,12 +141,12 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
         ),
         *_gate_lines(frequency, monetary),
         "Top 10 customers by CLV:",
-        f"  {'customer_id':>12} {'clv':>12} {'p_alive':>8} {'frequency':>9} {'avg spend':>10}  tier",
+        f"  {'customer_id':>12} {'clv':>12} {'p_alive':>8} {'frequency':>9} {'exp. spend':>10}  tier",
     ]
     for row in project["top_customers"]:
         lines.append(
             f"  {row['customer_id']:>12} {row['clv']:>12,.2f} {row['p_alive']:>8.3f} {row['frequency']:>9.0f} "
-            f"{row['monetary_value']:>10,.2f}  {row['value_tier']}"
+            f"{row['expected_avg_spend']:>10,.2f}  {row['value_tier']}"
         )
     tables = outs["tables"]
     lines += [

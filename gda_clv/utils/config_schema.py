@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -122,9 +122,13 @@ class MlflowConfig(_Strict):
     registry_uri: Optional[str] = None
 
 
+# A registry version given as 3 or "3" is the same version.
+VersionText = Annotated[Optional[str], BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+
+
 class ModelVersions(_Strict):
-    frequency: Optional[str] = None
-    monetary: Optional[str] = None
+    frequency: VersionText = None
+    monetary: VersionText = None
 
 
 class ProjectionConfig(_Strict):

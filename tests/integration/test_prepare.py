@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -239,3 +241,10 @@ def test_cdnow_subset_matches_lifetimes(spark, tmp_path: Path, run_prepare) -> N
     ours = ours[ours["T_cal"].notna()]
     columns = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout", "duration_holdout"]
     pd.testing.assert_frame_equal(ours[columns], ref[columns].sort_index(), check_names=False, rtol=1e-9)
+
+
+def test_job_file_hands_its_arguments_to_the_prepare_entry_point() -> None:
+    job = Path(__file__).resolve().parents[2] / "data_engineering_pipelines" / "NOAM" / "01_data_preparation.py"
+    done = subprocess.run([sys.executable, str(job), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: gda-clv prepare [-h]")

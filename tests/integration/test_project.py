@@ -199,7 +199,7 @@ def test_missing_features_say_what_to_run(ctx: JobContext, bgnbd_cdnow, gamma_ga
 
 def test_pinned_model_version_is_used(ready: JobContext, spark, bgnbd_cdnow, tmp_path: Path) -> None:
     _register(ready, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}))
-    pinned = _context(spark, tmp_path, ready.config.tables.schema_, "projection.model_versions.frequency='1'")
+    pinned = _context(spark, tmp_path, ready.config.tables.schema_, "projection.model_versions.frequency=1")
     summary = project.run(pinned)
     assert summary["models"]["frequency"]["version"] == "1"
     assert summary["models"]["monetary"]["version"] == "1"

@@ -19,6 +19,8 @@ from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
 
+pytestmark = pytest.mark.slow  # two whole pipeline runs
+
 
 @pytest.fixture(scope="module")
 def cdnow_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -137,6 +137,11 @@ def test_bad_set_syntax_and_bad_files(conf: Path, tmp_path: Path) -> None:
     assert _error(conf, files=(str(broken),)).startswith(f"{broken}: not valid YAML:")
 
 
+def test_pinned_model_versions_accept_numbers(conf: Path) -> None:
+    config = load_config("dev", conf, (), ["projection.model_versions.frequency=3"])
+    assert config.projection.model_versions.frequency == "3"
+
+
 def test_set_values_are_yaml() -> None:
     assert parse_set("projection.horizons_days=[7, 14]") == {"projection": {"horizons_days": [7, 14]}}
     assert parse_set("data.source.path=") == {"data": {"source": {"path": None}}}

@@ -60,3 +60,37 @@ def test_fingerprint_follows_content_and_settings(spark) -> None:
     assert base != fs.fingerprint({"freq": "W"}, spark.createDataFrame(rows, schema))
     assert base != fs.fingerprint({"freq": "D"}, spark.createDataFrame([*rows, rows[0]], schema))
     assert base != fs.fingerprint({"freq": "D"}, spark.createDataFrame([rows[0], ("b", "2021-01-02", "3")], schema))
+
+
+class _RecordingFeatureEngineeringClient:
+    """Records the calls the Feature Engineering client would receive (it exists only on Databricks)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def create_table(self, **kwargs) -> None:
+        self.calls.append(("create_table", kwargs))
+
+    def write_table(self, **kwargs) -> None:
+        self.calls.append(("write_table", kwargs))
+
+
+def test_feature_engineering_backend_creates_then_merges(spark) -> None:
+    from gda_clv.utils.common import FeatureStoreTableConfig
+
+    table = FeatureStoreTableConfig(catalog=None, schema="fe_backend_test", table="features")
+    features = spark.createDataFrame([("a", D(2021, 2, 28), 1.0)], "customer_id string, as_of date, frequency double")
+    client = _RecordingFeatureEngineeringClient()
+    backend = fs.FeatureEngineeringBackend(client, spark)
+    backend.write(features, table, D(2021, 2, 28))
+    spark.sql("CREATE SCHEMA IF NOT EXISTS fe_backend_test")
+    features.write.mode("overwrite").saveAsTable(table.full_name)  # what create_table leaves behind
+    backend.write(features, table, D(2021, 2, 28))
+    assert client.calls == [
+        ("create_table", {
+            "name": "fe_backend_test.features", "primary_keys": ["customer_id", "as_of"],
+            "timeseries_columns": "as_of", "df": features, "description": table.description,
+        }),
+        ("write_table", {"name": "fe_backend_test.features", "df": features, "mode": "merge"}),
+    ]
+    spark.sql("DROP SCHEMA fe_backend_test CASCADE")

@@ -84,7 +84,6 @@ def test_keep_last_must_be_positive(predictions, tmp_path: Path) -> None:
 
 
 def test_remote_path_without_dbutils_or_fsspec_names_the_fix() -> None:
-    pytest.importorskip("pyspark")
     try:
         import fsspec  # noqa: F401
 
