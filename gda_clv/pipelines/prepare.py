@@ -169,8 +169,7 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     last = parsed.where(F.col(REASON).isNull()).agg(F.max(TRANSACTION_DATE)).first()[0]
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, last)
     summary.update(timeline.as_dict())
-    flagged = flag_after_observation_end(parsed, timeline.observation_end).cache()
-    cached.append(flagged)
+    flagged = flag_after_observation_end(parsed, timeline.observation_end)
     by_reason = _quarantine_summary(flagged)
     for reason, count in by_reason.items():
         ctx.logger.info("%s: quarantined %d rows: %s", STEP, count, reason)
