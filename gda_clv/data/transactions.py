@@ -106,8 +106,13 @@ def _parsed_amount(source_type: T.DataType) -> Column:
     return F.expr("try_cast(`__amount_text__` AS DOUBLE)")
 
 
-def parse_transactions(raw: DataFrame, columns: ColumnMapping, date_format: str | None = None) -> DataFrame:
+def parse_transactions(
+    raw: DataFrame, columns: ColumnMapping, date_format: str | None = None, keep_zero_amounts: bool = False
+) -> DataFrame:
     """Standardise types and tag each row with the first quarantine reason that applies (null when clean).
+
+    Amounts below zero (returns) are quarantined; so are zero amounts unless ``keep_zero_amounts`` (the
+    literature's CDNOW counts a $0 order as a purchase).
 
     Returns ``customer_id`` (string, trimmed), ``transaction_date`` (date), ``amount`` (double),
     ``raw_customer_id``, ``raw_transaction_date``, ``raw_amount`` (the source values as strings) and ``reason``.
@@ -136,7 +141,7 @@ def parse_transactions(raw: DataFrame, columns: ColumnMapping, date_format: str 
         .when(F.col(TRANSACTION_DATE).isNull(), F.lit(UNPARSEABLE_DATE))
         .when(F.col("__amount_text__").isNull(), F.lit(NULL_AMOUNT))
         .when(amount.isNull() | F.isnan(amount) | (F.abs(amount) == float("inf")), F.lit(UNPARSEABLE_AMOUNT))
-        .when(amount <= 0, F.lit(NON_POSITIVE_AMOUNT))
+        .when((amount < 0) if keep_zero_amounts else (amount <= 0), F.lit(NON_POSITIVE_AMOUNT))
     )
     return staged.select(
         CUSTOMER_ID, TRANSACTION_DATE, AMOUNT, "raw_customer_id", "raw_transaction_date", "raw_amount",
@@ -167,9 +172,10 @@ def validate_transactions(
     columns: ColumnMapping,
     date_format: str | None = None,
     observation_end: dt.date | None = None,
+    keep_zero_amounts: bool = False,
 ) -> ValidatedTransactions:
     """Check columns, standardise types and split ``raw`` into clean and quarantined rows (no row lost)."""
-    parsed = parse_transactions(raw, columns, date_format)
+    parsed = parse_transactions(raw, columns, date_format, keep_zero_amounts)
     if observation_end is not None:
         parsed = flag_after_observation_end(parsed, observation_end)
     return split_parsed(parsed)

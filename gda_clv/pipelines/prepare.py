@@ -164,7 +164,7 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     columns = ColumnMapping(**source.columns.model_dump())
     date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
     distinct, summary["duplicates_collapsed"] = collapse_duplicates(raw)
-    parsed = parse_transactions(distinct, columns, date_format).cache()
+    parsed = parse_transactions(distinct, columns, date_format, ctx.config.data.keep_zero_amounts).cache()
     cached.append(parsed)
     last = parsed.where(F.col(REASON).isNull()).agg(F.max(TRANSACTION_DATE)).first()[0]
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, last)

@@ -40,6 +40,7 @@ class DataConfig(_Strict):
     freq: Literal["D", "W", "M"] = "D"
     freq_multiplier: int = Field(1, gt=0)
     quarantine_max_share: float = Field(0.05, ge=0, le=1)
+    keep_zero_amounts: bool = False
     outliers: OutlierConfig = Field(default_factory=OutlierConfig)
     skip_if_unchanged: bool = False
 

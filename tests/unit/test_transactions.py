@@ -87,6 +87,16 @@ def test_observation_end_day_itself_is_kept(spark) -> None:
     assert [r["reason"] for r in result.quarantined.collect()] == ["after_observation_end"]
 
 
+def test_zero_amounts_can_count_as_purchases_but_returns_never_do(spark) -> None:
+    rows = [("a", "2021-01-01", "0"), ("a", "2021-01-02", "-5"), ("a", "2021-01-03", "2")]
+    raw = spark.createDataFrame(rows, "cust string, day string, value string")
+    strict = tx.validate_transactions(raw, MAPPING)
+    assert sorted(r["amount"] for r in strict.quarantined.collect()) == ["-5", "0"]
+    lenient = tx.validate_transactions(raw, MAPPING, keep_zero_amounts=True)
+    assert sorted(r["amount"] for r in lenient.clean.collect()) == [0.0, 2.0]
+    assert [(r["amount"], r["reason"]) for r in lenient.quarantined.collect()] == [("-5", "non_positive_amount")]
+
+
 def test_exact_duplicates_are_counted_and_collapsed(spark) -> None:
     rows = [("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"),
             ("a", "2021-01-01", "1", "y")]  # differs in a column we do not map: a separate purchase
