@@ -12,7 +12,6 @@ import copy
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ def default_conf_dir() -> Path:
     """``$GDA_CLV_CONF_DIR``, else the repo's conf/ in a source checkout, else the copy shipped in the wheel."""
     if os.environ.get(CONF_DIR_ENV_VAR):
         return Path(os.environ[CONF_DIR_ENV_VAR])
-    checkout = Path(__file__).resolve().parents[2] / "conf"
-    if (checkout / "base.yml").is_file():
-        return checkout
-    return Path(str(resources.files("gda_clv.conf")))
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / "conf"
+    return checkout if (checkout / "base.yml").is_file() else package / "conf"
 
 
 def available_envs(conf_dir: Path) -> list[str]:

@@ -223,7 +223,7 @@ def test_cdnow_subset_matches_lifetimes(spark, tmp_path: Path, run_prepare) -> N
     subset.write_text("\n".join(master[:4001]) + "\n")  # the header + 4000 transactions
     summary = run_prepare(
         "data.source.format=cdnow", f"data.source.path={subset}", "data.calibration_end=1997-09-30",
-        "data.observation_end=1998-06-30", "data.freq=W", "data.freq_multiplier=1",
+        "data.observation_end=1998-06-30", "data.freq=W", "data.freq_multiplier=1", "data.keep_zero_amounts=false",
     )
     log = pd.read_csv(subset, sep=r"\s+", header=0, names=["customer_id", "date", "n", "amount"], dtype=str)
     log["amount"] = log["amount"].astype(float)
