@@ -19,8 +19,10 @@ from numpy.typing import ArrayLike
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_rfm
 from gda_clv.models._fitting import (
+    fit_state,
     fit_with_retries,
     minimize_smooth,
+    restore_fit_state,
     standard_errors,
     wsum,
 )
@@ -127,18 +129,7 @@ class FrequencyModel(ABC):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (NaN standard errors become None)."""
-        return {
-            "type": self.type,
-            "penalizer": self.penalizer,
-            "penalizer_used": self.penalizer_used_,
-            "params": dict(self.params_),
-            "standard_errors": {k: (None if math.isnan(v) else v) for k, v in self.standard_errors_.items()},
-            "log_likelihood": None if math.isnan(self.log_likelihood_) else self.log_likelihood_,
-            "converged": self.converged_,
-            "fit_attempts": list(self.fit_attempts_),
-            "n_customers": self.n_customers_,
-            "n_tuples": self.n_tuples_,
-        }
+        return {"type": self.type, **fit_state(self), "n_tuples": self.n_tuples_}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> FrequencyModel:
@@ -150,15 +141,7 @@ class FrequencyModel(ABC):
         missing = [n for n in cls.param_names if n not in d.get("params", {})]
         if missing:
             raise ModelError(f"Saved {cls.type} model lacks parameters {missing}; retrain it.")
-        model.params_ = {n: float(d["params"][n]) for n in cls.param_names}
-        ses = d.get("standard_errors") or {}
-        model.standard_errors_ = {n: math.nan if ses.get(n) is None else float(ses[n]) for n in cls.param_names}
-        ll = d.get("log_likelihood")
-        model.log_likelihood_ = math.nan if ll is None else float(ll)
-        model.converged_ = bool(d.get("converged", True))
-        model.fit_attempts_ = list(d.get("fit_attempts", []))
-        model.penalizer_used_ = float(d.get("penalizer_used", model.penalizer))
-        model.n_customers_ = float(d.get("n_customers", 0.0))
+        restore_fit_state(model, d, cls.param_names)
         model.n_tuples_ = int(d.get("n_tuples", 0))
         return model
 

@@ -16,7 +16,14 @@ from scipy.special import digamma, gammaln
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_monetary
-from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
+from gda_clv.models._fitting import (
+    fit_state,
+    fit_with_retries,
+    minimize_smooth,
+    restore_fit_state,
+    standard_errors,
+    wsum,
+)
 from gda_clv.models._lifetimes import lifetimes
 
 FIX_HINT = (
@@ -90,15 +97,8 @@ class GammaGammaModel:
         """A JSON-serialisable description (NaN standard errors become None)."""
         return {
             "type": "gamma_gamma",
-            "penalizer": self.penalizer,
-            "penalizer_used": self.penalizer_used_,
             "q_constraint": self.q_constraint,
-            "params": dict(self.params_),
-            "standard_errors": {k: (None if math.isnan(v) else v) for k, v in self.standard_errors_.items()},
-            "log_likelihood": None if math.isnan(self.log_likelihood_) else self.log_likelihood_,
-            "converged": self.converged_,
-            "fit_attempts": list(self.fit_attempts_),
-            "n_customers": self.n_customers_,
+            **fit_state(self),
         }
 
     @classmethod
@@ -107,15 +107,7 @@ class GammaGammaModel:
         if d.get("type") != "gamma_gamma" or any(n not in d.get("params", {}) for n in PARAM_NAMES):
             raise ModelError(f"Not a saved Gamma-Gamma model (type {d.get('type')!r}, needs params p, q, v).")
         model = cls(d.get("penalizer", 0.0), d.get("q_constraint", True))
-        model.params_ = {n: float(d["params"][n]) for n in PARAM_NAMES}
-        ses = d.get("standard_errors") or {}
-        model.standard_errors_ = {n: math.nan if ses.get(n) is None else float(ses[n]) for n in PARAM_NAMES}
-        ll = d.get("log_likelihood")
-        model.log_likelihood_ = math.nan if ll is None else float(ll)
-        model.converged_ = bool(d.get("converged", True))
-        model.fit_attempts_ = list(d.get("fit_attempts", []))
-        model.penalizer_used_ = float(d.get("penalizer_used", model.penalizer))
-        model.n_customers_ = float(d.get("n_customers", 0.0))
+        restore_fit_state(model, d, PARAM_NAMES)
         return model
 
     def to_lifetimes(self, frequency: ArrayLike | None = None, monetary_value: ArrayLike | None = None) -> Any:
