@@ -21,7 +21,7 @@ $(UV):
 $(STAMP): $(UV) requirements.txt unit-requirements.txt bench-requirements.txt constraints/$(PROFILE).txt setup.py
 	@echo "== creating $(VENV) with $(SPARK_PROFILE_NOTE)"
 	rm -rf $(VENV)
-	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
 	$(UV) pip install --quiet --python $(PY) -c constraints/$(PROFILE).txt \
 		-r requirements.txt -r unit-requirements.txt -r bench-requirements.txt -e .
 	touch $(STAMP)

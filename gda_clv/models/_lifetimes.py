@@ -3,6 +3,7 @@
 lifetimes calls ``warnings.simplefilter("ignore", FutureWarning)`` at import and inside its likelihoods, and
 prints the optimiser output when a fit fails. Everything of lifetimes that gda_clv uses goes through
 ``quiet()``, which restores the caller's warning filters afterwards and captures stdout into a string.
+hyperopt, which imports pkg_resources as lifetimes does, is imported through it too.
 """
 from __future__ import annotations
 

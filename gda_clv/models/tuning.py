@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gda_clv.errors import ConfigError, DataError, ModelError
+from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import TYPES, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -88,8 +89,9 @@ def _run(
         table = pd.DataFrame([{"trial": 0, "type": default[0], "penalizer": default[1], **result}])
         tuned = False
     else:
-        from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
-        from hyperopt.exceptions import AllTrialsFailed
+        with quiet():  # hyperopt imports pkg_resources, as lifetimes does
+            from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
+            from hyperopt.exceptions import AllTrialsFailed
 
         low, high = penalizer_range
         space = {

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from gda_clv import __version__
 from gda_clv.data.rfm import AS_OF
 from gda_clv.errors import DataError
+from gda_clv.models._lifetimes import quiet
 from gda_clv.models.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.save_to_blob import get_commit_id
@@ -57,7 +58,8 @@ def make_trials(ctx: Any, parallelism: int) -> Any:
     """hyperopt ``SparkTrials`` on Databricks (parallel fits on the cluster), None (plain ``Trials``) locally."""
     if not ctx.is_databricks:
         return None
-    from hyperopt import SparkTrials
+    with quiet():
+        from hyperopt import SparkTrials
 
     return SparkTrials(parallelism=parallelism, spark_session=ctx.spark)
 

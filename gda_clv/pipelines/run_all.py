@@ -103,8 +103,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def _accuracy_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
     lines = []
-    # The calibration-period fit is the honest holdout check (the scoring refit has seen the holdout period).
-    holdout = frequency.get("calibration_fit", {}).get("holdout") or frequency.get("holdout", {})
+    # The calibration-period fit's check (train-frequency's "holdout"): the scoring refit has seen the holdout.
+    holdout = frequency.get("holdout", {})
     if "holdout_actual_purchases" in holdout:
         actual, predicted = holdout["holdout_actual_purchases"], holdout["holdout_predicted_purchases"]
         lines.append(

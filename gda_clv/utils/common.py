@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,16 @@ class Singleton(type):
     def reset(cls) -> None:
         """Forget the instance of this class (tests, or a notebook that wants a fresh context)."""
         Singleton._instances.pop(cls, None)
+
+
+@contextmanager
+def _without_info_logs() -> Iterator[None]:
+    """Drop INFO and lower records from every logger for the duration (alembic configures its own handlers)."""
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _freeze(value: Any) -> Any:
@@ -170,12 +181,16 @@ class JobContext(metaclass=Singleton):
 
     def setup_mlflow(self) -> str:
         """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
 
         mlflow.set_tracking_uri(self.mlflow_tracking_uri)
         mlflow.set_registry_uri(self.mlflow_registry_uri)
         name = self.mlflow_experiment
-        experiment = mlflow.get_experiment_by_name(name)
+        with _without_info_logs():  # a new sqlite store logs every schema migration at INFO
+            experiment = mlflow.get_experiment_by_name(name)
+            mlflow.MlflowClient().search_registered_models(max_results=1)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
         if experiment is None:
             location = None if self.is_databricks else (self.state_dir / "mlartifacts").as_uri()
             experiment_id = mlflow.create_experiment(name, artifact_location=location)

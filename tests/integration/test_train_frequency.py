@@ -65,12 +65,12 @@ def test_fit_equals_lifetimes_on_the_same_calibration_features(ctx: JobContext, 
     for name in ("r", "alpha", "a", "b"):
         assert ours[name] == pytest.approx(bgf.params_[name], rel=1e-4)
     # Holdout totals are the real counts of the table; predictions are lifetimes' for the same parameters.
-    assert first["calibration_fit"]["holdout"]["holdout_actual_purchases"] == cal["frequency_holdout"].sum()
+    assert first["holdout"]["holdout_actual_purchases"] == cal["frequency_holdout"].sum()
     with quiet():
         predicted = bgf.conditional_expected_number_of_purchases_up_to_time(
             cal["duration_holdout"], cal["frequency_cal"], cal["recency_cal"], cal["T_cal"]
         ).sum()
-    assert first["calibration_fit"]["holdout"]["holdout_predicted_purchases"] == pytest.approx(predicted, rel=1e-3)
+    assert first["holdout"]["holdout_predicted_purchases"] == pytest.approx(predicted, rel=1e-3)
 
 
 def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:

@@ -9,8 +9,8 @@ SUMMARY = {
     "timings": {"steps": {"prepare": 5.0, "train-frequency": 3.25, "train-monetary": 2.0, "project": 1.5},
                 "total": 11.75},
     "train_frequency": {
-        "holdout": {"holdout_actual_purchases": 900.0, "holdout_predicted_purchases": 1100.0},
-        "calibration_fit": {"holdout": {"holdout_actual_purchases": 1000.0, "holdout_predicted_purchases": 950.0}},
+        "gate_holdout": {"holdout_actual_purchases": 900.0, "holdout_predicted_purchases": 1100.0},
+        "holdout": {"holdout_actual_purchases": 1000.0, "holdout_predicted_purchases": 950.0},
         "mlflow_run_id": "runf",
         "gate": {"challenger_version": "2", "reason": "challenger holdout_rmse=1 is within champion v1"},
     },
