@@ -58,7 +58,7 @@ class FrequencyPyfunc(PythonModel):
 
         self.model = FrequencyModel.from_dict(_load_json(context))
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         # No type hints on context/model_input: mlflow >= 2.20 would treat them as a schema declaration.
         frame = _checked_input(model_input, FREQUENCY_INPUT)
         horizon = float((params or {}).get("horizon", 1.0))
@@ -83,7 +83,7 @@ class MonetaryPyfunc(PythonModel):
 
         self.model = GammaGammaModel.from_dict(_load_json(context))
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = _checked_input(model_input, MONETARY_INPUT)
         f, m = (frame[c].to_numpy(dtype=float) for c in MONETARY_INPUT)
         spend = np.asarray(self.model.expected_average_spend(f, m), dtype=float)
