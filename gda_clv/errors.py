@@ -16,6 +16,3 @@ class DataError(GdaClvError):
 class ModelError(GdaClvError):
     """A model could not be fitted, found or loaded."""
 
-
-class NotBuiltError(GdaClvError):
-    """A step that this version of gda_clv does not implement yet."""

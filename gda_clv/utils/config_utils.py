@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,11 +261,3 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     """Plain, JSON-able dict of a config (dates as ISO strings), e.g. for hashing or logging."""
     return config.model_dump(mode="json", by_alias=True)
 
-
-def flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """(dotted.key, leaf value) pairs of a nested mapping."""
-    for key, value in mapping.items():
-        if isinstance(value, Mapping) and value:
-            yield from flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
