@@ -48,8 +48,8 @@ class FitOutcome:
 
 
 def wsum(weights: np.ndarray, values: np.ndarray) -> float:
-    """sum(weights * values) without BLAS: a threaded ddot is slow on busy machines and gains nothing here."""
-    return float(np.sum(weights * values))
+    """sum(weights * values) without BLAS (a threaded ddot is slow on busy machines) and without a temporary."""
+    return float(np.einsum("i,i->", weights, values))
 
 
 def retry_penalizers(penalizer: float) -> list[float]:

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from gda_clv.models._fitting import wsum
+from gda_clv.models.compress import distinct
 from gda_clv.models.frequency import FrequencyModel, Objective
 
 
@@ -34,11 +35,19 @@ class BetaGeoModel(FrequencyModel):
         when a + b + x < 1, e.g. under a strong penalizer); here its sign is kept, so those customers get the
         value of the same expression instead of NaN. Elsewhere the result is lifetimes' to rounding.
         """
+        return np.asarray(
+            self.purchases_numerator(t, frequency, T) / self.recency_factor(frequency, recency, T), dtype=float
+        )
+
+    def purchases_numerator(self, t: ArrayLike, frequency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """The part of :meth:`expected_purchases` that depends on the horizon: a function of (t, x, T) only.
+
+        ``expected_purchases = purchases_numerator / recency_factor``.
+        """
         r, alpha, a, b = self.param_array()
         x = np.asarray(frequency, dtype=float)
         t = np.asarray(t, dtype=float)
         age = np.asarray(T, dtype=float)
-        rec = np.asarray(recency, dtype=float)
         _a, _b, _c = r + x, b + x, a + b + x - 1
         z = t / (alpha + age + t)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -51,8 +60,18 @@ class BetaGeoModel(FrequencyModel):
                 sign, ln_hyp = np.where(bad, np.sign(alt), sign), np.where(bad, ln_alt, ln_hyp)
             first = (a + b + x - 1) / (a - 1)
             second = 1 - sign * np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t + age)))
-            denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + age) / (alpha + rec)) ** (r + x)
-        return np.asarray(first * second / denominator, dtype=float)
+            return np.asarray(first * second, dtype=float)
+
+    def recency_factor(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """The horizon-free denominator of :meth:`expected_purchases`.
+
+        1 + [x > 0] a / (b + x - 1) * ((alpha + T) / (alpha + t_x))**(r + x).
+        """
+        r, alpha, a, b = self.param_array()
+        x = np.asarray(frequency, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = (alpha + np.asarray(T, dtype=float)) / (alpha + np.asarray(recency, dtype=float))
+            return np.asarray(1 + (x > 0) * (a / (b + x - 1)) * ratio ** (r + x), dtype=float)
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """lifetimes' conditional_probability_alive (Fader, Hardie & Lee note 021), in numpy."""
@@ -63,20 +82,34 @@ class BetaGeoModel(FrequencyModel):
         return np.atleast_1d(np.where(x == 0, 1.0, expit(-log_div)))
 
 
+def log1p_exp(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log(1 + exp(d)), exp(d) / (1 + exp(d))) without overflow: for d > 30 they are d and 1 to double precision."""
+    e = np.exp(np.minimum(d, 30.0))
+    return np.where(d > 30.0, d, np.log1p(e)), e / (1.0 + e)
+
+
 def bgnbd_objective(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
     """lifetimes' BG/NBD objective and its analytic gradient in log-parameters, on (scaled) data.
 
     Per customer: ll = A1 + A2 + log(exp(A3) + [x > 0] exp(A4)) with lifetimes' A1..A4; the objective is
-    -sum(w * ll) / sum(w) + penalizer * sum(params**2).
+    -sum(w * ll) / sum(w) + penalizer * sum(params**2). Logarithms and reciprocals of alpha + T (and alpha + t_x)
+    are taken once per distinct T (t_x) and gathered; the sums over all customers are reduced to sums per
+    distinct T with customer counts, computed once here.
     """
     x = frequency
     w = weights
     total = w.sum()
-    xu, inverse = np.unique(x, return_inverse=True)
-    wx = np.bincount(inverse, weights=w)  # customers per distinct frequency
+    xu, ix = distinct(x)
+    wx = np.bincount(ix, weights=w, minlength=len(xu))  # customers per distinct frequency
+    Tu, iT = distinct(T)
+    wT = np.bincount(iT, weights=w, minlength=len(Tu))  # customers per distinct T
+    wxT = np.bincount(iT, weights=w * x, minlength=len(Tu))  # their purchases
     rep = x > 0
-    xr, tr, Tr, wr = x[rep], recency[rep], T[rep], w[rep]
-    log_b_shift = xr - 1  # b + max(x, 1) - 1 for repeat buyers
+    wr = w[rep]
+    xr = x[rep]
+    iTr = iT[rep]
+    tu, itr = distinct(recency[rep])
+    ixr = ix[rep]  # distinct-frequency index of each repeat buyer
 
     def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
@@ -86,25 +119,28 @@ def bgnbd_objective(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, w
             gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
             + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu)
         )
-        log_aT = np.log(alpha + T)
-        ll = wsum(wx, a12) - wsum(w, (r + x) * log_aT)  # A1 + A2 + A3
+        log_aT = np.log(alpha + Tu)
+        inv_aT = 1.0 / (alpha + Tu)
+        rwT = r * wT + wxT  # sum of w * (r + x) per distinct T
+        ll = wsum(wx, a12) - wsum(rwT, log_aT)  # A1 + A2 + A3
         # Repeat buyers: log(exp(A3) + exp(A4)) = A3 + log1p(exp(d)), d = A4 - A3.
-        log_at = np.log(alpha + tr)
-        log_aTr = log_aT[rep]
-        d = np.log(a) - np.log(b + log_b_shift) - (r + xr) * (log_at - log_aTr)
-        ll += wsum(wr, np.logaddexp(0.0, d))
-        s = expit(d)  # weight of the "dropped out after the last purchase" branch
+        log_b = np.log(b + np.maximum(xu, 1.0) - 1.0)  # b + x - 1 per distinct x (x = 0 rows never use it)
+        lag = np.log(alpha + tu)[itr] - log_aT[iTr]  # log(alpha + t_x) - log(alpha + T)
+        rx = r + xr
+        d = (np.log(a) - log_b)[ixr] - rx * lag
+        soft, s = log1p_exp(d)  # s: weight of the "dropped out after the last purchase" branch
+        ll += wsum(wr, soft)
         ws = wr * s
         # Gradient of the total log-likelihood with respect to (r, alpha, a, b).
-        g_r = wsum(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - wsum(w, log_aT) - wsum(ws, log_at - log_aTr)
-        g_alpha = (
-            total * r / alpha - wsum(w, (r + x) / (alpha + T))
-            - wsum(ws, (r + xr) * (1.0 / (alpha + tr) - 1.0 / (alpha + Tr)))
-        )
-        g_a = wsum(wx, digamma(a + b) - digamma(a + b + xu)) + ws.sum() / a
+        g_r = wsum(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - wsum(wT, log_aT) - wsum(ws, lag)
+        recip = (1.0 / (alpha + tu))[itr] - inv_aT[iTr]
+        g_alpha = total * r / alpha - wsum(rwT, inv_aT) - wsum(ws, rx * recip)
+        sum_ws = ws.sum()
+        g_a = wsum(wx, digamma(a + b) - digamma(a + b + xu)) + sum_ws / a
+        ws_x = np.bincount(ixr, weights=ws, minlength=len(xu))
         g_b = (
             wsum(wx, digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))
-            - wsum(ws, 1.0 / (b + log_b_shift))
+            - wsum(ws_x, np.exp(-log_b))
         )
         grad_ll = np.array([g_r, g_alpha, g_a, g_b])
         value = -ll / total + penalizer * np.sum(params**2)

@@ -25,6 +25,7 @@ from gda_clv.models._fitting import (
     wsum,
 )
 from gda_clv.models._lifetimes import lifetimes
+from gda_clv.models.compress import distinct
 
 FIX_HINT = (
     "Try a larger model.monetary.penalizer (e.g. 0.01), keep model.monetary.q_constraint on, and check that "
@@ -129,25 +130,39 @@ class GammaGammaModel:
 
 
 def gamma_gamma_objective(frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray):  # noqa: ANN201
-    """lifetimes' Gamma-Gamma objective and its analytic gradient in log-parameters."""
+    """lifetimes' Gamma-Gamma objective and its analytic gradient in log-parameters.
+
+    The gamma functions depend on the frequency only: they are evaluated once per distinct frequency with the
+    customer counts; the sums in log m are constants. Only log(x m + v) and 1 / (x m + v) remain per customer.
+    """
     x, m, w = frequency, monetary_value, weights
     total = w.sum()
-    log_m, log_x = np.log(m), np.log(x)
+    xu, inverse = distinct(x)
+    wx = np.bincount(inverse, weights=w, minlength=len(xu))  # customers per distinct frequency
+    wxu = wx * xu
+    w_x = w * x
     xm = x * m
+    log_m = np.log(m)
+    sum_xlog_m = wsum(w_x, log_m)  # sum of w * x * log m
+    sum_log_m = wsum(w, log_m)
+    log_xu = np.log(xu)
 
     def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
         params = np.exp(log_params)
         p, q, v = params
-        px = p * x
+        px = p * xu
         log_xmv = np.log(xm + v)
-        ll = wsum(w,
-            gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * log_m + px * log_x
-            - (px + q) * log_xmv
+        inv_xmv = 1.0 / (xm + v)
+        sum_x_log_xmv, sum_log_xmv = wsum(w_x, log_xmv), wsum(w, log_xmv)
+        ll = (
+            wsum(wx, gammaln(px + q) - gammaln(px) + px * log_xu)
+            + total * (q * np.log(v) - gammaln(q)) + p * sum_xlog_m - sum_log_m
+            - p * sum_x_log_xmv - q * sum_log_xmv
         )
         dig = digamma(px + q)
-        g_p = wsum(w, x * (dig - digamma(px) + log_m + log_x - log_xmv))
-        g_q = wsum(w, dig - digamma(q) + np.log(v) - log_xmv)
-        g_v = wsum(w, q / v - (px + q) / (xm + v))
+        g_p = wsum(wxu, dig - digamma(px) + log_xu) + sum_xlog_m - sum_x_log_xmv
+        g_q = wsum(wx, dig) + total * (np.log(v) - digamma(q)) - sum_log_xmv
+        g_v = total * q / v - p * wsum(w_x, inv_xmv) - q * wsum(w, inv_xmv)
         value = -ll / total + penalizer * np.sum(params**2)
         grad = -np.array([g_p, g_q, g_v]) * params / total + 2.0 * penalizer * params**2
         return float(value), grad

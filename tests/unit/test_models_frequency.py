@@ -12,6 +12,7 @@ from lifetimes.datasets import load_cdnow_summary
 
 from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._fitting import Attempt, fit_with_retries
+from gda_clv.models.bgnbd import bgnbd_objective
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 
@@ -187,3 +188,20 @@ def test_fit_leaves_warning_filters_alone_and_prints_nothing(cdnow: pd.DataFrame
             5, cdnow["frequency"], cdnow["recency"], cdnow["T"])
     assert list(warnings.filters) == before
     assert capsys.readouterr().out == ""
+
+
+def _central_grad(fun, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    return np.array([(fun(x + e) - fun(x - e)) / (2 * step) for e in np.eye(len(x)) * step])
+
+
+def test_bgnbd_objective_equals_lifetimes_with_its_gradient_where_the_dropout_branch_dominates() -> None:
+    # Repeat buyers with t_x << T and many purchases give d = A4 - A3 > 30 (the overflow-guarded branch).
+    x = np.array([0.0, 0.0, 1.0, 3.0, 3.0, 60.0, 80.0, 2.0])
+    rec = np.array([0.0, 0.0, 0.2, 0.5, 0.9, 0.01, 0.02, 0.7])
+    age = np.array([1.0, 0.6, 0.6, 1.0, 1.0, 1.0, 0.9, 0.7])
+    w = np.array([3.0, 1.0, 2.0, 1.0, 4.0, 1.0, 2.0, 1.0])
+    objective = bgnbd_objective(x, rec, age, w)
+    log_params = np.log([0.8, 0.05, 0.9, 2.0])
+    value, grad = objective(log_params, 0.01)
+    assert value == pytest.approx(BetaGeoFitter._negative_log_likelihood(log_params, x, rec, age, w, 0.01), rel=1e-12)
+    assert np.allclose(grad, _central_grad(lambda p: objective(p, 0.01)[0], log_params), rtol=1e-6, atol=1e-8)

@@ -10,7 +10,7 @@ from lifetimes import GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
 from gda_clv.errors import DataError
-from gda_clv.models.gamma_gamma import GammaGammaModel
+from gda_clv.models.gamma_gamma import GammaGammaModel, gamma_gamma_objective
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,17 @@ def test_one_time_buyers_are_a_data_error() -> None:
         "The Gamma-Gamma model needs repeat customers only: 'frequency' and 'monetary_value' must be > 0 "
         "(use filtered_cal)."
     )
+
+
+def test_objective_equals_lifetimes_with_its_gradient(repeat: pd.DataFrame) -> None:
+    x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    w = np.arange(len(x)) % 3 + 1.0
+    objective = gamma_gamma_objective(x, m, w)
+    log_params = np.log([4.0, 2.5, 12.0])
+    value, grad = objective(log_params, 0.02)
+    ref = GammaGammaFitter._negative_log_likelihood(log_params, x, m, w, 0.02)
+    assert value == pytest.approx(ref, rel=1e-12)
+    step = 1e-6
+    numeric = [(objective(log_params + e, 0.02)[0] - objective(log_params - e, 0.02)[0]) / (2 * step)
+               for e in np.eye(3) * step]
+    assert np.allclose(grad, numeric, rtol=1e-6, atol=1e-8)
