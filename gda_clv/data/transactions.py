@@ -22,6 +22,7 @@ TRANSACTION_DATE = "transaction_date"
 AMOUNT = "amount"
 REASON = "reason"
 STANDARD_COLUMNS = (CUSTOMER_ID, TRANSACTION_DATE, AMOUNT)
+RAW_COLUMNS = ("raw_customer_id", "raw_transaction_date", "raw_amount")
 
 # Quarantine reasons, in the order they are checked: a row gets the first one that applies.
 NULL_CUSTOMER_ID = "null_customer_id"
@@ -107,15 +108,20 @@ def _parsed_amount(source_type: T.DataType) -> Column:
 
 
 def parse_transactions(
-    raw: DataFrame, columns: ColumnMapping, date_format: str | None = None, keep_zero_amounts: bool = False
+    raw: DataFrame,
+    columns: ColumnMapping,
+    date_format: str | None = None,
+    keep_zero_amounts: bool = False,
+    observation_end: dt.date | None = None,
 ) -> DataFrame:
     """Standardise types and tag each row with the first quarantine reason that applies (null when clean).
 
     Amounts below zero (returns) are quarantined; so are zero amounts unless ``keep_zero_amounts`` (the
-    literature's CDNOW counts a $0 order as a purchase).
+    literature's CDNOW counts a $0 order as a purchase); so are rows dated after ``observation_end`` when given.
 
     Returns ``customer_id`` (string, trimmed), ``transaction_date`` (date), ``amount`` (double),
-    ``raw_customer_id``, ``raw_transaction_date``, ``raw_amount`` (the source values as strings) and ``reason``.
+    ``raw_customer_id``, ``raw_transaction_date``, ``raw_amount`` (the source values as strings, kept for
+    quarantined rows only: null on clean rows, which need just the typed columns) and ``reason``.
     ``date_format`` is a Spark datetime pattern (e.g. ``yyyyMMdd``) for string dates; without it, ISO dates
     (``yyyy-MM-dd``, optionally followed by a time) are read. Date and timestamp sources are used as they are.
     """
@@ -143,16 +149,43 @@ def parse_transactions(
         .when(amount.isNull() | F.isnan(amount) | (F.abs(amount) == float("inf")), F.lit(UNPARSEABLE_AMOUNT))
         .when((amount < 0) if keep_zero_amounts else (amount <= 0), F.lit(NON_POSITIVE_AMOUNT))
     )
-    return staged.select(
-        CUSTOMER_ID, TRANSACTION_DATE, AMOUNT, "raw_customer_id", "raw_transaction_date", "raw_amount",
-        reason.alias(REASON),
+    if observation_end is not None:
+        reason = reason.when(F.col(TRANSACTION_DATE) > F.lit(observation_end), F.lit(AFTER_OBSERVATION_END))
+    tagged = staged.withColumn(REASON, reason)
+    quarantined = F.col(REASON).isNotNull()
+    return tagged.select(
+        CUSTOMER_ID, TRANSACTION_DATE, AMOUNT,
+        *[F.when(quarantined, F.col(name)).alias(name) for name in RAW_COLUMNS],
+        REASON,
     )
 
 
-def flag_after_observation_end(parsed: DataFrame, observation_end: dt.date) -> DataFrame:
-    """Give rows dated after ``observation_end`` (and not already flagged) the reason ``after_observation_end``."""
-    late = F.col(REASON).isNull() & (F.col(TRANSACTION_DATE) > F.lit(observation_end))
-    return parsed.withColumn(REASON, F.when(late, F.lit(AFTER_OBSERVATION_END)).otherwise(F.col(REASON)))
+@dataclass(frozen=True)
+class ValidationCounts:
+    """What one pass over a parsed frame tells: rows, quarantined rows by reason, clean rows and their dates."""
+
+    rows: int
+    by_reason: dict[str, int]
+    clean_rows: int
+    first_clean: dt.date | None
+    last_clean: dt.date | None
+
+
+def validation_counts(parsed: DataFrame) -> ValidationCounts:
+    """Count a :func:`parse_transactions` frame by reason, with the first and last clean date, in one aggregation."""
+    groups = parsed.groupBy(REASON).agg(
+        F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first"), F.max(TRANSACTION_DATE).alias("last")
+    ).collect()
+    by_reason = {row[REASON]: int(row["rows"]) for row in sorted(groups, key=lambda r: r[REASON] or "")}
+    clean = by_reason.pop(None, 0)
+    clean_row = next((row for row in groups if row[REASON] is None), None)
+    return ValidationCounts(
+        rows=clean + sum(by_reason.values()),
+        by_reason=by_reason,
+        clean_rows=clean,
+        first_clean=clean_row["first"] if clean_row else None,
+        last_clean=clean_row["last"] if clean_row else None,
+    )
 
 
 def split_parsed(parsed: DataFrame) -> ValidatedTransactions:
@@ -175,16 +208,7 @@ def validate_transactions(
     keep_zero_amounts: bool = False,
 ) -> ValidatedTransactions:
     """Check columns, standardise types and split ``raw`` into clean and quarantined rows (no row lost)."""
-    parsed = parse_transactions(raw, columns, date_format, keep_zero_amounts)
-    if observation_end is not None:
-        parsed = flag_after_observation_end(parsed, observation_end)
-    return split_parsed(parsed)
-
-
-def collapse_duplicates(df: DataFrame) -> tuple[DataFrame, int]:
-    """``df`` without exact duplicate rows (all columns equal) and how many rows were collapsed."""
-    distinct = df.dropDuplicates()
-    return distinct, df.count() - distinct.count()
+    return split_parsed(parse_transactions(raw, columns, date_format, keep_zero_amounts, observation_end))
 
 
 def apply_outlier_rule(

@@ -21,15 +21,13 @@ from pyspark.sql import functions as F
 from gda_clv.data import rfm
 from gda_clv.data.transactions import (
     CDNOW_DATE_FORMAT,
-    REASON,
     TRANSACTION_DATE,
     ColumnMapping,
     apply_outlier_rule,
-    collapse_duplicates,
-    flag_after_observation_end,
     parse_transactions,
     read_cdnow_lines,
     split_parsed,
+    validation_counts,
 )
 from gda_clv.errors import ConfigError, DataError
 from gda_clv.utils import feature_store_utils as fs
@@ -61,9 +59,10 @@ def source_location(source: SourceConfig) -> str:
 
 
 def read_source(ctx: JobContext, source: SourceConfig) -> tuple[DataFrame, int]:
-    """The raw source frame, cached (CSV columns as strings), and its row count.
+    """The raw source frame (CSV columns as strings) and its row count.
 
-    DataError when the source cannot be read or has no rows.
+    Not cached: validation reads it once (one shuffle into the cached parsed frame), and a Parquet or table count
+    comes from file metadata. DataError when the source cannot be read or has no rows.
     """
     location = source_location(source)
     reader = ctx.spark.read.options(**source.options)
@@ -76,12 +75,10 @@ def read_source(ctx: JobContext, source: SourceConfig) -> tuple[DataFrame, int]:
             raw = ctx.spark.table(location)
         else:
             raw = read_cdnow_lines(reader.text(location))
-        raw = raw.cache()
         rows = raw.count()
     except (AnalysisException, Py4JJavaError) as exc:
         raise _read_error(exc, source.format, location) from None
     if rows == 0:
-        raw.unpersist()
         raise DataError(f"the source '{location}' ({source.format}) has no rows; check data.source.path.")
     return raw, rows
 
@@ -107,11 +104,6 @@ def _read_error(exc: Exception, source_format: str, location: str) -> DataError:
         f"cannot read data.source.path '{location}' as {source_format}: {detail}. "
         "Check data.source.path and data.source.format."
     )
-
-
-def _quarantine_summary(parsed: DataFrame) -> dict[str, int]:
-    rows = parsed.where(F.col(REASON).isNotNull()).groupBy(REASON).count().collect()
-    return {row[REASON]: int(row["count"]) for row in sorted(rows, key=lambda r: r[REASON])}
 
 
 def _check_share(quarantined: dict[str, int], rows: int, max_share: float) -> float:
@@ -163,23 +155,28 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     source = data.source
     columns = ColumnMapping(**source.columns.model_dump())
     date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
-    distinct, summary["duplicates_collapsed"] = collapse_duplicates(raw)
-    parsed = parse_transactions(distinct, columns, date_format, ctx.config.data.keep_zero_amounts).cache()
+    # One shuffle (the distinct rows), parsed once and cached slim: one aggregation over the cache then gives the
+    # distinct row count (-> duplicates), the counts by reason and the clean date range.
+    distinct = raw.dropDuplicates()
+    parsed = parse_transactions(distinct, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
     cached.append(parsed)
-    last = parsed.where(F.col(REASON).isNull()).agg(F.max(TRANSACTION_DATE)).first()[0]
-    timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, last)
+    counts = validation_counts(parsed)
+    summary["duplicates_collapsed"] = summary["source_rows"] - counts.rows
+    # Without a configured observation end it is the last clean date, so no row can be after it.
+    timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, counts.last_clean)
     summary.update(timeline.as_dict())
-    flagged = flag_after_observation_end(parsed, timeline.observation_end)
-    by_reason = _quarantine_summary(flagged)
+    by_reason = counts.by_reason
     for reason, count in by_reason.items():
         ctx.logger.info("%s: quarantined %d rows: %s", STEP, count, reason)
-    rows = summary["source_rows"] - summary["duplicates_collapsed"]
-    share = _check_share(by_reason, rows, data.quarantine_max_share)
+    share = _check_share(by_reason, counts.rows, data.quarantine_max_share)
     summary["quarantined"] = {"total": sum(by_reason.values()), "share": round(share, 6), "by_reason": by_reason}
-    split = split_parsed(flagged)
+    split = split_parsed(parsed)
     clean, summary["outliers"] = apply_outlier_rule(split.clean, data.outliers.rule, data.outliers.quantile)
-    stats = clean.agg(F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first")).first()
-    summary["transactions"], first = int(stats["rows"]), stats["first"]
+    if data.outliers.rule == "drop_customers":
+        stats = clean.agg(F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first")).first()
+        summary["transactions"], first = int(stats["rows"]), stats["first"]
+    else:  # none / cap keep every clean row and its date
+        summary["transactions"], first = counts.clean_rows, counts.first_clean
     if first is None or first > timeline.calibration_end:
         raise DataError(
             f"no clean transactions on or before the calibration end {timeline.calibration_end}; "
@@ -236,7 +233,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
     try:
         with _phase(ctx, f"{STEP}: read {source.format} source", timings):
             raw, summary["source_rows"] = read_source(ctx, source)
-            cached.append(raw)
             digest = fs.fingerprint(_settings(ctx), raw) if data.skip_if_unchanged else None
         with _phase(ctx, f"{STEP}: validate", timings):
             valid = _validate(ctx, raw, summary, cached)

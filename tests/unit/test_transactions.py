@@ -97,14 +97,6 @@ def test_zero_amounts_can_count_as_purchases_but_returns_never_do(spark) -> None
     assert [(r["amount"], r["reason"]) for r in lenient.quarantined.collect()] == [("-5", "non_positive_amount")]
 
 
-def test_exact_duplicates_are_counted_and_collapsed(spark) -> None:
-    rows = [("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"), ("a", "2021-01-01", "1", "x"),
-            ("a", "2021-01-01", "1", "y")]  # differs in a column we do not map: a separate purchase
-    distinct, collapsed = tx.collapse_duplicates(spark.createDataFrame(rows, STRING_SCHEMA))
-    assert collapsed == 2
-    assert distinct.count() == 2
-
-
 def _amounts(spark):
     rows = [(f"c{i}", dt.date(2021, 1, 1), float(i)) for i in range(1, 101)] + [("c100", dt.date(2021, 1, 2), 1.0)]
     return spark.createDataFrame(rows, "customer_id string, transaction_date date, amount double")
