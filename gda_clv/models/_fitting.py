@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from gda_clv.errors import ModelError
+from gda_clv.errors import ConfigError, ModelError
 
 ValueAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -157,6 +157,20 @@ def standard_errors(params: np.ndarray, log_hessian: np.ndarray, n_customers: fl
     diag = np.diag(cov)
     with np.errstate(invalid="ignore"):
         return np.where(diag > 0, np.abs(params) * np.sqrt(np.abs(diag) / n_customers), np.nan)
+
+
+def init_fit_state(model: Any, penalizer: float, config_key: str) -> None:
+    """Check the penalizer and give ``model`` empty fit results (what :func:`fit_state` reads)."""
+    if not penalizer >= 0:
+        raise ConfigError(f"{config_key} must be a number >= 0 (got {penalizer}).")
+    model.penalizer = float(penalizer)
+    model.penalizer_used_ = float(penalizer)
+    model.params_ = {}
+    model.standard_errors_ = {}
+    model.log_likelihood_ = math.nan
+    model.converged_ = False
+    model.fit_attempts_ = []
+    model.n_customers_ = 0.0
 
 
 def fit_state(model: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from gda_clv.models._checks import check_rfm
 from gda_clv.models._fitting import (
     fit_state,
     fit_with_retries,
+    init_fit_state,
     minimize_smooth,
     restore_fit_state,
     standard_errors,
@@ -50,16 +51,7 @@ class FrequencyModel(ABC):
     lifetimes_generator: ClassVar[str]
 
     def __init__(self, penalizer: float = 0.0) -> None:
-        if not penalizer >= 0:
-            raise ConfigError(f"model.frequency.penalizer must be a number >= 0 (got {penalizer}).")
-        self.penalizer = float(penalizer)
-        self.penalizer_used_ = float(penalizer)
-        self.params_: dict[str, float] = {}
-        self.standard_errors_: dict[str, float] = {}
-        self.log_likelihood_ = math.nan
-        self.converged_ = False
-        self.fit_attempts_: list[str] = []
-        self.n_customers_ = 0.0
+        init_fit_state(self, penalizer, "model.frequency.penalizer")
         self.n_tuples_ = 0
 
     # ---- fitting -------------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 from gda_clv.models._checks import check_monetary
 from gda_clv.models._fitting import (
     fit_state,
     fit_with_retries,
+    init_fit_state,
     minimize_smooth,
     restore_fit_state,
     standard_errors,
@@ -41,17 +42,8 @@ class GammaGammaModel:
     param_names = PARAM_NAMES
 
     def __init__(self, penalizer: float = 0.0, q_constraint: bool = True) -> None:
-        if not penalizer >= 0:
-            raise ConfigError(f"model.monetary.penalizer must be a number >= 0 (got {penalizer}).")
-        self.penalizer = float(penalizer)
+        init_fit_state(self, penalizer, "model.monetary.penalizer")
         self.q_constraint = bool(q_constraint)
-        self.penalizer_used_ = float(penalizer)
-        self.params_: dict[str, float] = {}
-        self.standard_errors_: dict[str, float] = {}
-        self.log_likelihood_ = math.nan
-        self.converged_ = False
-        self.fit_attempts_: list[str] = []
-        self.n_customers_ = 0.0
 
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
         """Fit on repeat customers (frequency > 0, monetary_value > 0); ``weights`` = customers per row."""
