@@ -20,6 +20,7 @@ from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils import registry
+from gda_clv.utils.feature_store_utils import Timeline
 from gda_clv.utils.pipelines.save_to_blob import get_commit_id
 
 
@@ -42,8 +43,8 @@ def latest_features(ctx: Any) -> TrainingData:
         )
     features = ctx.tables.read(name).where(F.col(AS_OF) == F.lit(as_of))
     data_cfg = ctx.config.data
-    calibration_end = data_cfg.calibration_end or as_of - dt.timedelta(days=data_cfg.holdout_days)
-    return TrainingData(features=features, as_of=as_of, calibration_end=calibration_end)
+    timeline = Timeline.resolve(data_cfg.calibration_end, as_of, data_cfg.holdout_days, None)
+    return TrainingData(features=features, as_of=as_of, calibration_end=timeline.calibration_end)
 
 
 def to_pandas_groups(groups: DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:

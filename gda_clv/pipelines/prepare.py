@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,16 +201,6 @@ def _write_quarantine(ctx: JobContext, quarantined: DataFrame, as_of: dt.date) -
     ctx.tables.append(rows, ctx.quarantine_table.full_name)
 
 
-@contextmanager
-def _phase(ctx: JobContext, name: str, durations: dict[str, float]) -> Iterator[None]:
-    """``ctx.phase`` (logged, in the context's timings for ``gda-clv run``) and recorded in this step's summary."""
-    try:
-        with ctx.phase(name):
-            yield
-    finally:
-        durations[name] = ctx.timings[name]
-
-
 def run(ctx: JobContext) -> dict[str, Any]:
     """Validate the source, quarantine bad rows, write features for one as_of; return the step summary."""
     data = ctx.config.data
@@ -231,25 +219,25 @@ def run(ctx: JobContext) -> dict[str, Any]:
     }
     cached: list[DataFrame] = []
     try:
-        with _phase(ctx, f"{STEP}: read {source.format} source", timings):
+        with ctx.phase(f"{STEP}: read {source.format} source", timings):
             raw, summary["source_rows"] = read_source(ctx, source)
             digest = fs.fingerprint(_settings(ctx), raw) if data.skip_if_unchanged else None
-        with _phase(ctx, f"{STEP}: validate", timings):
+        with ctx.phase(f"{STEP}: validate", timings):
             valid = _validate(ctx, raw, summary, cached)
         as_of = valid.timeline.as_of
-        with _phase(ctx, f"{STEP}: check {feature_table.full_name}", timings):
+        with ctx.phase(f"{STEP}: check {feature_table.full_name}", timings):
             backend = fs.feature_backend(ctx)
             summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
         if action == fs.SKIP:
             ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
             return {**summary, "status": "skipped"}
-        with _phase(ctx, f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
+        with ctx.phase(f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
             tl = valid.timeline
             features = rfm.rfm_features(valid.clean, tl.calibration_end, as_of, data.freq, data.freq_multiplier)
             features = features.cache()
             cached.append(features)
             summary.update(_counts(features))
-        with _phase(ctx, f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
+        with ctx.phase(f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
             backend.write(features, feature_table, as_of)
             if digest:
                 fs.record_fingerprint(ctx.spark, feature_table, as_of, digest)

@@ -204,9 +204,13 @@ class JobContext(metaclass=Singleton):
 
     @contextmanager
     def phase(self, name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
-        """Log a phase and its duration; recorded in ``timings`` (default: ``self.timings``)."""
-        with log_phase(self.logger, name, self.timings if timings is None else timings):
-            yield
+        """Log a phase and its duration; recorded in ``self.timings`` and, if given, in ``timings`` too."""
+        try:
+            with log_phase(self.logger, name, self.timings):
+                yield
+        finally:
+            if timings is not None:
+                timings[name] = self.timings[name]
 
     def _session(self) -> Any:
         from gda_clv.utils.spark_session import active_session, build_local_session
