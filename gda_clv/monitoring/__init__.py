@@ -1,0 +1,1 @@
+"""Monitoring: drift metrics computed in Spark on binned data, and alert evaluation."""

@@ -1,0 +1,37 @@
+"""Metric rows (as_of, metric, column, value, threshold, breached) and alert evaluation."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One row of the monitoring table."""
+
+    as_of: str
+    metric: str
+    column: str
+    value: float
+    threshold: float | None
+    breached: bool
+    reference_as_of: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def evaluate(as_of: str, metric: str, column: str, value: float, threshold: float | None,
+             reference_as_of: str | None = None) -> MetricRow:
+    """A metric row, breached when ``abs(value)`` exceeds ``threshold`` (never without a threshold)."""
+    breached = threshold is not None and abs(value) > threshold
+    return MetricRow(as_of, metric, column, float(value), threshold, breached, reference_as_of)
+
+
+def alerts(rows: list[MetricRow]) -> list[str]:
+    """Human messages for the breached rows."""
+    return [
+        f"{r.metric}({r.column}) = {r.value:.4f} > {r.threshold} at as_of {r.as_of}"
+        + (f" vs {r.reference_as_of}" if r.reference_as_of else "")
+        for r in rows if r.breached
+    ]
