@@ -25,6 +25,7 @@ STEP_ENTRY_POINTS = {
     "clv_train_frequency": "gda_clv.cli:train_frequency_main",
     "clv_train_monetary": "gda_clv.cli:train_monetary_main",
     "clv_project": "gda_clv.cli:project_main",
+    "clv_monitor": "gda_clv.cli:monitor_main",
     "clv_run": "gda_clv.cli:run_main",
 }
 

@@ -27,7 +27,8 @@ PIPELINE_STEPS: dict[str, tuple[str, str]] = {
     "train-frequency": ("gda_clv.pipelines.train_frequency", "tune, fit and register the purchase-frequency model"),
     "train-monetary": ("gda_clv.pipelines.train_monetary", "tune, fit and register the Gamma-Gamma spend model"),
     "project": ("gda_clv.pipelines.project", "score every customer with the champion models; write CLV outputs"),
-    "run": ("gda_clv.pipelines.run_all", "prepare -> train-frequency -> train-monetary -> project in one process"),
+    "monitor": ("gda_clv.pipelines.monitor", "drift and performance-over-time metrics of the latest as_of; alerts"),
+    "run": ("gda_clv.pipelines.run_all", "prepare -> train -> project -> monitor in one process"),
 }
 # command -> (module with ``add_arguments(parser)`` and ``run_from_args(args) -> dict``, help)
 TOOL_COMMANDS: dict[str, tuple[str, str]] = {
@@ -109,4 +110,5 @@ prepare_main = _step_main("prepare")
 train_frequency_main = _step_main("train-frequency")
 train_monetary_main = _step_main("train-monetary")
 project_main = _step_main("project")
+monitor_main = _step_main("monitor")
 run_main = _step_main("run")

@@ -1,8 +1,9 @@
-"""``gda-clv run``: prepare -> train-frequency -> train-monetary -> project in one process and one Spark session.
+"""``gda-clv run``: prepare -> train-frequency -> train-monetary -> project -> monitor in one process and one Spark
+session.
 
 Prints a progress line per step and, at the end, a short human report: customers scored, holdout accuracy,
 the top customers by CLV, where the tables, files, MLflow runs and plots are, and how to open the MLflow UI.
-The summary nests the four step summaries (``prepare``, ``train_frequency``, ``train_monetary``, ``project``)
+The summary nests the step summaries (``prepare``, ``train_frequency``, ``train_monetary``, ``project``, ``monitor``)
 plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("train-frequency", "gda_clv.pipelines.train_frequency"),
     ("train-monetary", "gda_clv.pipelines.train_monetary"),
     ("project", "gda_clv.pipelines.project"),
+    ("monitor", "gda_clv.pipelines.monitor"),
 )
 
 
@@ -30,7 +32,7 @@ def _step_runner(module: str) -> Callable[[Any], dict[str, Any]]:
 
 
 def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
-    """Run the four steps in order; stop at the first failure. Returns the nested summary."""
+    """Run the steps in order; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
     timings: dict[str, float] = {}

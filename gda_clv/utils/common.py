@@ -156,6 +156,11 @@ class JobContext(metaclass=Singleton):
         return self._table(TargetsTableConfig, self.config.tables.targets)
 
     @property
+    def monitoring_table_name(self) -> str:
+        """The monitoring table, keyed by (as_of, metric, column); see gda_clv.pipelines.monitor."""
+        return self._table(TargetsTableConfig, self.config.tables.monitoring).full_name
+
+    @property
     def mlflow_experiment(self) -> str:
         if self.config.mlflow.experiment:
             return self.config.mlflow.experiment

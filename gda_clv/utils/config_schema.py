@@ -59,6 +59,7 @@ class TablesConfig(_Strict):
     features: str = "clv_features"
     quarantine: str = "clv_quarantine"
     targets: str = "clv_predictions"
+    monitoring: str = "clv_monitoring"
     format: Literal["parquet", "delta"] = "parquet"
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -159,6 +160,22 @@ class OutputConfig(_Strict):
     keep_last: int = Field(5, gt=0)
 
 
+class MonitoringThresholds(_Strict):
+    """Alert thresholds per metric (a metric without a threshold is recorded, never breached)."""
+
+    psi: float = Field(0.2, gt=0)
+    ks: float = Field(0.1, gt=0)
+    tier_share_change: float = Field(0.05, gt=0)
+    purchases_bias: float = Field(0.2, gt=0)
+    revenue_bias: float = Field(0.25, gt=0)
+
+
+class MonitoringConfig(_Strict):
+    bins: int = Field(10, ge=2, le=100)
+    thresholds: MonitoringThresholds = Field(default_factory=MonitoringThresholds)
+    fail_on_alert: bool = False
+
+
 class RuntimeConfig(_Strict):
     backend: Literal["local", "databricks"] = "local"
     state_dir: str = ".gda_clv"
@@ -178,5 +195,6 @@ class Config(_Strict):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     projection: ProjectionConfig = Field(default_factory=ProjectionConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     deployment: dict[str, Any] = Field(default_factory=dict)

@@ -51,10 +51,12 @@ def test_run_twice_end_to_end(ctx: JobContext) -> None:
     first = run_all.run(ctx, out=out)
     printed = out.getvalue()
     assert first["status"] == "succeeded"
-    for number, step in enumerate(("prepare", "train-frequency", "train-monetary", "project"), start=1):
-        assert f"==> [{number}/4] {step} ..." in printed and f"==> [{number}/4] {step} succeeded in " in printed
+    steps = ("prepare", "train-frequency", "train-monetary", "project", "monitor")
+    for number, step in enumerate(steps, start=1):
+        assert f"==> [{number}/5] {step} ..." in printed and f"==> [{number}/5] {step} succeeded in " in printed
     assert set(first) >= {"prepare", "train_frequency", "train_monetary", "project", "outputs", "timings"}
-    assert set(first["timings"]["steps"]) == {"prepare", "train-frequency", "train-monetary", "project"}
+    assert set(first["timings"]["steps"]) == set(steps)
+    assert first["monitor"]["monitoring"]["reference_as_of"] is None
     customers = first["prepare"]["customers"]
     assert first["project"]["customers_scored"] == customers
     assert customers == ctx.tables.read(ctx.feature_table.full_name).count() > 990

@@ -18,6 +18,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 JOB_FILES = (
     "data_engineering_pipelines/NOAM/01_data_preparation.py", "model_pipelines/model_training_frequency.py",
     "model_pipelines/model_training_monetary.py", "model_pipelines/model_projection_clv.py",
+    "model_pipelines/model_monitoring_clv.py",
 )
 
 
@@ -77,7 +78,7 @@ def test_generates_every_environment_with_commit_tag(project: Path) -> None:
                                                  "parameters": ["--env", "dev"]}
     assert dev_training["job_clusters"][0]["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"
     assert summary["validations"]["dbx"] == "skipped: None not found (make .venv-deploy)"
-    assert summary["environments"]["prod"]["clv-scoring"] == ["prepare", "project"]
+    assert summary["environments"]["prod"]["clv-scoring"] == ["prepare", "project", "monitor"]
 
 
 def test_generating_twice_gives_identical_bytes(project: Path) -> None:
@@ -162,10 +163,10 @@ def test_undefined_job_cluster(project: Path) -> None:
 def test_entry_point_missing_from_setup_py(project: Path) -> None:
     assert broken(project, "entry_point: clv_project", "entry_point: clv_score") == (
         "environment 'dev', workflow 'dev-clv-training', task 'project', field python_wheel_task.entry_point: "
-        "'clv_score' is not a console script in setup.py (declared: clv_prepare, clv_project, clv_run, "
+        "'clv_score' is not a console script in setup.py (declared: clv_monitor, clv_prepare, clv_project, clv_run, "
         "clv_train_frequency, clv_train_monetary, gda-clv)\n"
         "environment 'dev', workflow 'dev-clv-scoring', task 'project', field python_wheel_task.entry_point: "
-        "'clv_score' is not a console script in setup.py (declared: clv_prepare, clv_project, clv_run, "
+        "'clv_score' is not a console script in setup.py (declared: clv_monitor, clv_prepare, clv_project, clv_run, "
         "clv_train_frequency, clv_train_monetary, gda-clv)"
     )
 
@@ -202,7 +203,7 @@ def test_cron_must_be_valid_quartz(project: Path) -> None:
 def test_unknown_step(project: Path) -> None:
     assert broken(project, "step: train_monetary", "step: train_spend") == (
         "workflow 'clv-training', task 'train_monetary', field step: unknown step 'train_spend'; known steps: "
-        "['prepare', 'project', 'train_frequency', 'train_monetary']"
+        "['monitor', 'prepare', 'project', 'train_frequency', 'train_monetary']"
     )
 
 
