@@ -70,8 +70,8 @@ def test_unknown_top_level_key_in_a_file(conf: Path) -> None:
     (conf / "environments" / "dev.yml").write_text("datta: {}\n")
     assert _error(conf) == (
         "invalid configuration (1 problem):\n"
-        "  - unknown key 'datta'; allowed at the top level: data, deployment, env, mlflow, model, monitoring, output, projection, "
-        f"region, runtime, tables (from {conf / 'environments' / 'dev.yml'})"
+        "  - unknown key 'datta'; allowed at the top level: data, deployment, env, mlflow, model, monitoring, output, "
+        f"projection, region, runtime, tables (from {conf / 'environments' / 'dev.yml'})"
     )
 
 
