@@ -18,8 +18,9 @@ from pyspark.sql import functions as F
 
 from gda_clv.data.scoring import purchases_column
 from gda_clv.errors import DataError
-from gda_clv.monitoring import drift, performance
+from gda_clv.monitoring import drift, performance, report
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
+from gda_clv.utils.pipelines import save_to_blob
 
 AS_OF = "as_of"
 RUN_AS_OF = "run_as_of"
@@ -104,6 +105,27 @@ def _log_mlflow(ctx: Any, as_of: str, rows: list[MetricRow]) -> str:
     return run.info.run_id
 
 
+def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow]) -> str | None:
+    """The HTML report next to the latest prediction files (None before any prediction files exist)."""
+    folder = save_to_blob.latest_run_folder(ctx.output_path, ctx.dbutils)
+    if folder is None:
+        return None
+    edges = drift.bin_edges(current, "clv", 10)
+    shares = drift.bin_shares(current, "clv", edges)
+    total = current.count()
+    labels = [f"{'<' if lo == float('-inf') else f'{lo:,.0f}-'}{hi:,.0f}" if hi != float("inf") else f">{lo:,.0f}"
+              for lo, hi in zip(edges, edges[1:], strict=False)]
+    tiers = {k: round(v * total) for k, v in sorted(_tier_shares(current).items())}
+    top_cols = ["customer_id", "clv", "p_alive", "frequency", "value_tier"]
+    top = [r.asDict() for r in current.orderBy(F.desc("clv")).limit(10).select(*top_cols).collect()]
+    model_cols = ["frequency_model_name", "frequency_model_version", "monetary_model_name", "monetary_model_version"]
+    first = current.select(*model_cols).first()
+    lineage = {**(first.asDict() if first else {}), "predictions": folder, "run_id": ctx.run_id}
+    text = report.render(as_of, list(zip(labels, [round(s * total) for s in shares], strict=True)), tiers, top,
+                         rows, lineage)
+    return save_to_blob.save_text_to_blob_storage(text, folder, "report.html", ctx.dbutils)
+
+
 def run(ctx: Any) -> dict[str, Any]:
     """Compute, store and log the monitoring metrics of the latest as_of; returns the step summary."""
     config = ctx.config
@@ -138,6 +160,8 @@ def run(ctx: Any) -> dict[str, Any]:
     for message in messages:
         ctx.logger.warning("monitoring alert: %s", message)
     mlflow_run_id = _log_mlflow(ctx, as_of, rows)
+    with ctx.phase("monitor: HTML report"):
+        report_path = _write_report(ctx, _at(targets, current), as_of, rows)
     status = "failed" if messages and settings.fail_on_alert else "succeeded"
     if status == "failed":
         ctx.logger.error("monitor: %d alert(s) and monitoring.fail_on_alert is set; failing the task", len(messages))
@@ -149,6 +173,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "as_of": as_of,
         "monitoring_table": monitoring_name,
         "mlflow_run_id": mlflow_run_id,
+        "outputs": {"report_path": report_path},
         "monitoring": {
             "reference_as_of": ref_as_of,
             "metrics": [r.as_dict() for r in rows],

@@ -71,6 +71,8 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     assert overall["value"] == pytest.approx((predicted - actual) / actual)
     assert ("purchases_bias", "90d") not in perf  # 90 days have not elapsed
     assert any(column.startswith("30d,value_tier=") for _, column in perf)
+    page = Path(summary["outputs"]["report_path"]).read_text()
+    assert page.count('src="data:image/png;base64,') == 2 and "1998-06-30" in page
     breached = [m for m in mon["metrics"] if m["breached"]]
     assert len(mon["alerts"]) == len(breached)
     assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv"] >= 0

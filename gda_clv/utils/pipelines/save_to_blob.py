@@ -303,3 +303,10 @@ def save_meta_to_blob_storage(meta: dict[str, Any], run_folder: str, dbutils: An
     payload = {**meta, "written_at": dt.datetime.now(dt.timezone.utc).isoformat()}
     _files_for(run_folder, dbutils).write_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str))
     return path
+
+
+def save_text_to_blob_storage(text: str, run_folder: str, name: str, dbutils: Any = None) -> str:
+    """Write ``text`` as ``name`` in ``run_folder`` (e.g. the monitoring report); returns its path."""
+    path = _join(run_folder, name)
+    _files_for(run_folder, dbutils).write_text(path, text)
+    return path

@@ -1,0 +1,73 @@
+"""A self-contained HTML report of one scoring run: figures as inline PNG (base64), no external resources."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from gda_clv.monitoring.alerts import MetricRow
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _bar_figure(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(list(labels), list(values), color="#3b75af")
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelrotation=30)
+    return _png(fig)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], highlight: Sequence[bool] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr{' class=breach' if highlight and highlight[i] else ''}>"
+        + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)
+
+
+def render(as_of: str, clv_histogram: Sequence[tuple[str, int]], tier_counts: dict[str, int],
+           top_customers: Sequence[dict[str, Any]], metrics: Sequence[MetricRow], lineage: dict[str, Any]) -> str:
+    """The report's HTML: CLV distribution, tier shares, top customers, drift/performance, models and lineage."""
+    breached = [m for m in metrics if m.breached]
+    status = f"{len(breached)} alert(s)" if breached else "no alerts"
+    figures = [
+        _bar_figure([b for b, _ in clv_histogram], [n for _, n in clv_histogram], "Customers by predicted CLV",
+                    "customers"),
+        _bar_figure(list(tier_counts), list(tier_counts.values()), "Customers by value tier", "customers"),
+    ]
+    top_cols = ["customer_id", "clv", "p_alive", "frequency", "value_tier"]
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CLV report {html.escape(as_of)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px}}tr.breach{{background:#fdd;font-weight:bold}}</style></head><body>
+<h1>Customer lifetime value — scoring run as of {html.escape(as_of)}</h1>
+<p>Monitoring: <b>{status}</b>. Rows in red crossed their alert threshold.</p>
+<h2>Predicted value</h2>{''.join(f'<img alt="figure" src="{src}">' for src in figures)}
+<h2>Top customers</h2>{_table(top_cols, [[c.get(k) for k in top_cols] for c in top_customers])}
+<h2>Drift and model performance</h2>
+{_table(["as_of", "metric", "column", "value", "threshold", "reference"],
+        [[m.as_of, m.metric, m.column, m.value, m.threshold, m.reference_as_of] for m in metrics],
+        [m.breached for m in metrics])}
+<h2>Models and lineage</h2>{_table(["key", "value"], [[k, v] for k, v in lineage.items()])}
+</body></html>"""
