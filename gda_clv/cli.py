@@ -18,7 +18,8 @@ from typing import Any
 
 from gda_clv import __version__
 from gda_clv.errors import GdaClvError
-from gda_clv.utils.config_utils import add_config_arguments
+from gda_clv.utils import failures
+from gda_clv.utils.config_utils import add_config_arguments, load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger
 
 # step -> (module with ``run(ctx) -> dict``, help)
@@ -74,7 +75,12 @@ def _pipeline_handler(module: str) -> Callable[[argparse.Namespace], dict[str, A
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one step; 0 on success, 1 when a check found problems, 2 on a user-fixable error."""
+    """Run one step; 0 on success, 1 when a check found problems or on an internal error, 2 on an error the user
+    can fix (config, data, and failures below Python such as a locked, full or read-only state dir).
+
+    Every failure ends as one ERROR line; the full detail of an unexpected one (Python traceback, Java stack) goes
+    to a log file named in that line, never to the terminal.
+    """
     args = build_parser().parse_args(argv)
     logger = get_logger("gda_clv.cli")
     started = time.perf_counter()
@@ -84,10 +90,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s failed: %s", args.step, exc)
         _write_summary(args, {"step": args.step, "status": "failed", "error": str(exc)})
         return 2
+    except Exception as exc:  # noqa: BLE001 - the edge of the program: one line, detail in a file
+        state_dir = _state_dir(args)
+        message = failures.describe(exc, state_dir) if failures.is_below_python(exc) else (
+            f"internal error {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
+        log_path = failures.write_detail(exc, state_dir, args.step)
+        logger.error("%s failed: %s (full detail in %s)", args.step, message, log_path)
+        _write_summary(args, {"step": args.step, "status": "failed", "error": message, "log_path": str(log_path)})
+        return 2 if failures.is_below_python(exc) else 1
     summary = {"step": args.step, "status": summary.get("status", "succeeded"), **summary}
     summary.setdefault("duration_seconds", round(time.perf_counter() - started, 3))
     _write_summary(args, summary)
     return 1 if summary["status"] == "failed" else 0
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    """The state dir the failed command used (``.gda_clv`` when its config cannot even be loaded)."""
+    try:
+        config = load_config(args.env, None, tuple(args.conf_file), tuple(args.overrides))
+        return resolve_state_dir(config.runtime.state_dir)
+    except Exception:  # noqa: BLE001 - only used to place a log file
+        return resolve_state_dir(".gda_clv")
 
 
 def _write_summary(args: argparse.Namespace, summary: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -62,7 +63,8 @@ def outputs(ctx: Any, project: dict[str, Any]) -> dict[str, Any]:
     return {
         "tables": {
             "features": ctx.feature_table.full_name,
-            "quarantine": ctx.quarantine_table.full_name,
+            # Written only when a run quarantined rows: listed once it exists.
+            "quarantine": ctx.quarantine_table.full_name if ctx.tables.exists(ctx.quarantine_table.full_name) else None,
             "targets": ctx.targets_table.full_name,
         },
         "predictions_path": project["predictions_path"],
@@ -94,7 +96,8 @@ def mlflow_ui_command(ctx: Any) -> str | None:
     uri = ctx.mlflow_tracking_uri
     if uri.startswith("databricks"):
         return None
-    return f"mlflow ui --backend-store-uri {uri}"
+    # The interpreter that runs gda_clv has mlflow, whether or not its virtual environment is active.
+    return f"{shlex.quote(sys.executable)} -m mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -151,8 +154,9 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
     tables = outs["tables"]
     lines += [
         "Where things are:",
-        f"  tables:      {tables['features']} (features), {tables['targets']} (predictions), "
-        f"{tables['quarantine']} (quarantine)" + (f" in {outs['warehouse']}" if outs["warehouse"] else ""),
+        f"  tables:      {tables['features']} (features), {tables['targets']} (predictions)"
+        + (f", {tables['quarantine']} (quarantine)" if tables.get("quarantine") else "")
+        + (f" in {outs['warehouse']}" if outs["warehouse"] else ""),
         f"  files:       {outs['predictions_path']} (Parquet{', CSV' if project.get('csv_path') else ''}, "
         "lineage.json)",
         f"  MLflow:      experiment '{outs['mlflow']['experiment']}' at {outs['mlflow']['tracking_uri']}; "

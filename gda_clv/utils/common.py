@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gda_clv.errors import ConfigError
 from gda_clv.utils.config_schema import Config
-from gda_clv.utils.config_utils import load_config
+from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
 
 
@@ -124,7 +125,7 @@ class JobContext(metaclass=Singleton):
 
     @property
     def state_dir(self) -> Path:
-        return Path(self.config.runtime.state_dir).resolve()
+        return resolve_state_dir(self.config.runtime.state_dir, self.conf_dir and Path(self.conf_dir))
 
     @property
     def output_path(self) -> str:
@@ -215,6 +216,13 @@ class JobContext(metaclass=Singleton):
     def _session(self) -> Any:
         from gda_clv.utils.spark_session import active_session, build_local_session
 
+        if self.is_databricks and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            raise ConfigError(
+                f"env '{self.env}' uses runtime.backend databricks (Unity Catalog tables, Databricks MLflow), "
+                "but this process is not on a Databricks cluster (DATABRICKS_RUNTIME_VERSION is not set). "
+                "On a laptop use --env local (JobContext(env='local')); to use this environment, run on a "
+                "cluster or pass the session of a Databricks Connect client as JobContext(..., spark=session)."
+            )
         active = active_session()
         if active is not None:
             return active

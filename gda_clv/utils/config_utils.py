@@ -35,6 +35,20 @@ def default_conf_dir() -> Path:
     return checkout if (checkout / "base.yml").is_file() else package / "conf"
 
 
+def resolve_state_dir(state_dir: str | Path, conf_dir: Path | None = None) -> Path:
+    """``runtime.state_dir`` as an absolute path, the same whatever folder a command is started from.
+
+    A relative path is anchored at the project root (the folder holding ``conf/``: the checkout, or the parent of
+    ``$GDA_CLV_CONF_DIR``); with only the conf shipped in the wheel, at the user's home folder.
+    """
+    path = Path(state_dir).expanduser()
+    if path.is_absolute():
+        return path
+    conf_dir = (Path(conf_dir) if conf_dir else default_conf_dir()).resolve()
+    shipped = conf_dir == Path(__file__).resolve().parents[1] / "conf"
+    return ((Path.home() if shipped else conf_dir.parent) / path).resolve()
+
+
 def available_envs(conf_dir: Path) -> list[str]:
     return sorted(p.stem for p in (conf_dir / "environments").glob("*.yml"))
 

@@ -31,7 +31,10 @@ def build_local_session(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log4j = Path(__file__).with_name("log4j2.properties")
-    java_options = f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j}"
+    spark_log = state_dir / "logs" / "spark.log"
+    java_options = (
+        f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j} -Dgda_clv.spark_log={spark_log}"
+    )
     return (
         SparkSession.builder.master(master)
         .appName(app_name)

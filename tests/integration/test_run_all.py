@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +65,12 @@ def test_run_twice_end_to_end(ctx: JobContext) -> None:
     assert outputs["predictions_path"] == first["project"]["predictions_path"]
     assert Path(outputs["predictions_path"], "predictions.parquet").is_dir()
     assert "Top 10 customers by CLV:" in printed
-    assert f"Open the MLflow UI: mlflow ui --backend-store-uri sqlite:///{ctx.state_dir / 'mlflow.db'}" in printed
+    ui_line = next(line for line in printed.splitlines() if line.startswith("Open the MLflow UI: "))
+    ui_command = shlex.split(ui_line.removeprefix("Open the MLflow UI: "))
+    assert ui_command[-1] == f"sqlite:///{ctx.state_dir / 'mlflow.db'}"
+    # the printed command runs as printed, with no virtual environment active (PATH without .venv/bin)
+    ran = subprocess.run([*ui_command, "--help"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert ran.returncode == 0 and "--backend-store-uri" in ran.stdout
     plots = first["outputs"]["plots"]["train_frequency"]
     assert f"  plots:       {plots}" in printed
     assert Path(plots.removeprefix("file://"), "calibration_vs_holdout.png").is_file()
