@@ -25,6 +25,7 @@ def build_local_session(
     embedded default behave like a workspace: prepare writes, train reads, project writes.
     """
     state_dir = Path(state_dir).resolve()
+    remove_leftover_artifact_dirs(Path.cwd())
     warehouse = state_dir / "spark-warehouse"
     metastore = state_dir / "metastore_db"
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -52,3 +53,19 @@ def build_local_session(
         .enableHiveSupport()
         .getOrCreate()
     )
+
+
+def remove_leftover_artifact_dirs(folder: Path) -> None:
+    """Remove the empty ``artifacts/spark-*`` folders that killed Spark 4 sessions left in ``folder``.
+
+    Spark creates one per session in the JVM's working directory and deletes it at a clean exit only; ours stay
+    empty (no artifacts are added), so an empty one is safe to remove even while its session is alive.
+    """
+    artifacts = folder / "artifacts"
+    if not artifacts.is_dir():
+        return
+    for leftover in artifacts.glob("spark-*"):
+        if leftover.is_dir() and not any(leftover.iterdir()):
+            leftover.rmdir()
+    if not any(artifacts.iterdir()):
+        artifacts.rmdir()

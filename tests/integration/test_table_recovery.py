@@ -54,3 +54,24 @@ def test_staging_folders_of_a_killed_overwrite_are_removed(spark: SparkSession) 
     store.replace_where(_frame(spark, dt.date(2024, 1, 1), 4), name, "as_of", dt.date(2024, 1, 1))
     assert store.read(name).count() == 4
     assert not (location / ".spark-staging-0b7e").exists() and not (location / "_temporary").exists()
+
+
+def test_killed_sessions_artifact_folders_are_removed_at_the_next_start(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal\nfrom pathlib import Path\n"
+        "from gda_clv.utils.spark_session import build_local_session\n"
+        f"spark = build_local_session(Path({str(tmp_path / 'state')!r}), 'local[1]', 1)\n"
+        "spark.range(3).mapInPandas(lambda it: it, 'id long').collect()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "artifacts").is_dir()  # what Spark 4 leaves in the working directory
+    from gda_clv.utils.spark_session import remove_leftover_artifact_dirs
+
+    remove_leftover_artifact_dirs(tmp_path)  # what build_local_session does in its working directory
+    assert not (tmp_path / "artifacts").exists()
