@@ -38,7 +38,7 @@ setup(
     packages=find_packages(include=["gda_clv", "gda_clv.*"]) + ["gda_clv.conf"],
     package_dir={"gda_clv.conf": "conf"},
     package_data={
-        "gda_clv.conf": ["*.yml", "environments/*.yml", "models/*/*.yml"],
+        "gda_clv.conf": ["*.yml", "environments/*.yml", "models/*/*.yml", "datasets/*.yml"],
         "gda_clv.utils": ["log4j2.properties"],
     },
     python_requires=">=3.10",

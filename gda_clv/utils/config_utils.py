@@ -1,6 +1,7 @@
 """Load, merge and validate configuration.
 
-Layers, later ones win: ``conf/base.yml`` -> ``conf/models/<region>/clv.yml`` -> ``conf/environments/<env>.yml``
+Layers, later ones win: ``conf/base.yml`` -> ``conf/models/<region>/clv.yml`` -> ``conf/datasets/<format>.yml``
+(only for a source format that has one: the CDNOW layout's literature dates) -> ``conf/environments/<env>.yml``
 -> each ``--conf-file`` -> each ``--set dotted.key=value`` (value parsed as YAML). The merged dict is validated once
 into :class:`~gda_clv.utils.config_schema.Config`; a mistake fails with the key, the file it came from and what is
 allowed.
@@ -164,6 +165,7 @@ def merge_layers(
     for layer, origin in later:
         probe.overlay(layer, origin)
     region = probe.data.get("region", "NOAM")
+    source_format = (probe.data.get("data") or {}).get("source", {}).get("format")
 
     merged = MergedConfig()
     merged.overlay({"env": env}, f"--env {env}")
@@ -171,6 +173,9 @@ def merge_layers(
     model_path = conf_dir / "models" / str(region) / "clv.yml"
     if model_path.is_file():
         merged.overlay(load_yaml(model_path), str(model_path))
+    dataset_path = conf_dir / "datasets" / f"{source_format}.yml"
+    if isinstance(source_format, str) and dataset_path.is_file():  # the dataset's own dates (CDNOW's split)
+        merged.overlay(load_yaml(dataset_path), str(dataset_path))
     for layer, origin in later:
         merged.overlay(layer, origin)
     return merged

@@ -156,6 +156,9 @@ def test_shipped_environments_all_validate() -> None:
     local = load_config("local")
     assert (local.runtime.backend, local.tables.format) == ("local", "parquet")
     assert (local.data.calibration_end, local.data.observation_end) == (dt.date(1997, 9, 30), dt.date(1998, 6, 30))
+    # the dates belong to the embedded CDNOW dataset, not to the local environment
+    own = load_config("local", overrides=["data.source.path=/data/tx.csv", "data.source.format=csv"])
+    assert (own.data.calibration_end, own.data.observation_end, own.data.keep_zero_amounts) == (None, None, False)
     prod = load_config("prod")
     assert (prod.runtime.backend, prod.tables.format) == ("databricks", "delta")
 
