@@ -37,6 +37,24 @@ TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "check-meta": ("gda_clv.utils.job_meta_checker", "check commit ids in deployment.yml and champion models"),
 }
 
+OWN_DATA_HELP = """\
+your own data (a CSV with one row per purchase):
+  gda-clv run --env local \\
+      --set data.source.path=/data/orders.csv --set data.source.format=csv \\
+      --set data.source.columns.customer_id=client --set data.source.columns.transaction_date=order_day \\
+      --set data.source.columns.amount=total --set data.source.date_format=dd/MM/yyyy \\
+      --set 'data.source.options={sep: ";"}'
+  Without dates set, the observation end is the last clean date and the calibration end is data.holdout_days
+  (273) before it. The same keys go in a YAML file given with --conf-file.
+
+config keys (defaults in conf/base.yml):
+  data.source.{path,format,columns.*,date_format,options}   where and how to read the transactions
+  data.{observation_end,calibration_end,holdout_days,freq,freq_multiplier,keep_zero_amounts,quarantine_max_share}
+  data.outliers.{rule,quantile}   tables.{catalog,schema,features,quarantine,targets}
+  model.{frequency,monetary}.*    projection.{horizon_months,discount_rate,horizons_days,tier_quantiles}
+  output.{path,format,write_csv}  runtime.{backend,state_dir,spark_master,shuffle_partitions,log_level}
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -47,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gda_clv {__version__}")
     steps = parser.add_subparsers(dest="step", metavar="<step>", required=True)
     for name, (module, help_text) in PIPELINE_STEPS.items():
-        sub = steps.add_parser(name, help=help_text, description=help_text)
+        sub = steps.add_parser(name, help=help_text, description=help_text, epilog=OWN_DATA_HELP,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(sub)
         sub.set_defaults(handler=_pipeline_handler(module))
     for name, (module, help_text) in TOOL_COMMANDS.items():
