@@ -30,6 +30,8 @@ PIPELINE_STEPS: dict[str, tuple[str, str]] = {
     "project": ("gda_clv.pipelines.project", "score every customer with the champion models; write CLV outputs"),
     "run": ("gda_clv.pipelines.run_all", "prepare -> train-frequency -> train-monetary -> project in one process"),
 }
+# steps that work on one as_of of the feature table (prepare decides it; `run` hands it over itself)
+AS_OF_STEPS = ("train-frequency", "train-monetary", "project")
 # command -> (module with ``add_arguments(parser)`` and ``run_from_args(args) -> dict``, help)
 TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "job-gen": ("gda_clv.utils.job_gen", "render conf/templates.yml into conf/deployment.yml (dbx) and a bundle"),
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = steps.add_parser(name, help=help_text, description=help_text, epilog=OWN_DATA_HELP,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(sub)
+        _add_handoff(sub, takes_as_of=name in AS_OF_STEPS)
         sub.set_defaults(handler=_pipeline_handler(module))
     for name, (module, help_text) in TOOL_COMMANDS.items():
         sub = steps.add_parser(name, help=help_text, description=help_text)
@@ -83,12 +86,29 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary-json", metavar="PATH", help="write a machine-readable summary of the step here")
 
 
+def _add_handoff(parser: argparse.ArgumentParser, takes_as_of: bool) -> None:
+    """What a job task is handed by the tasks before it (on Databricks: dynamic value references)."""
+    parser.add_argument(
+        "--job-run-id", metavar="ID",
+        help="the job run this step belongs to (deployed: {{job.run_id}}); tags its MLflow runs and model versions "
+        "so later tasks of the same job run find them (default: this process's own run id)",
+    )
+    if takes_as_of:
+        parser.add_argument(
+            "--as-of", metavar="DATE|latest",
+            help="the as_of whose features to use (deployed: {{tasks.prepare.values.as_of}}); 'latest' = the newest "
+            "in the feature table; default: data.observation_end, else an error asking for --as-of",
+        )
+
+
 def _pipeline_handler(module: str) -> Callable[[argparse.Namespace], dict[str, Any]]:
     def handler(args: argparse.Namespace) -> dict[str, Any]:
         from gda_clv.utils.common import JobContext
 
-        ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides))
-        return importlib.import_module(module).run(ctx)
+        ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides),
+                         job_run_id=args.job_run_id)
+        handed_over = {"as_of": args.as_of} if "as_of" in args else {}
+        return importlib.import_module(module).run(ctx, **handed_over)
 
     return handler
 

@@ -31,6 +31,7 @@ from gda_clv.errors import ConfigError, DataError
 from gda_clv.utils import feature_store_utils as fs
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.config_schema import SourceConfig
+from gda_clv.utils.task_values import set_task_values
 
 STEP = "prepare"
 
@@ -230,6 +231,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
         if action == fs.SKIP:
             ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
+            set_task_values(ctx.dbutils, as_of=as_of, calibration_end=valid.timeline.calibration_end)
             return {**summary, "status": "skipped"}
         with ctx.phase(f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
             tl = valid.timeline
@@ -246,6 +248,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
     finally:
         for frame in cached:
             frame.unpersist()
+    # What the later tasks of this job run work on ({{tasks.prepare.values.as_of}} in their parameters).
+    set_task_values(ctx.dbutils, as_of=as_of, calibration_end=valid.timeline.calibration_end)
     ctx.logger.info(
         "%s: %d customers (%d repeat) as_of %s -> %s",
         STEP, summary["customers"], summary["repeat_customers"], as_of, feature_table.full_name,

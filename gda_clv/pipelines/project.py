@@ -1,4 +1,4 @@
-"""``gda-clv project``: score every customer at the latest as-of with the champion (or pinned) models.
+"""``gda-clv project``: score every customer of one as-of with the champion (or pinned) models.
 
 Reads the feature table, loads both models from the MLflow registry, scores in Spark (gda_clv.data.scoring),
 replaces this as-of's rows of the targets table, writes the prediction files and their lineage JSON under
@@ -18,7 +18,7 @@ from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
 from gda_clv.errors import DataError
 from gda_clv.models.pyfunc import unwrap_model
-from gda_clv.pipelines._training import latest_features
+from gda_clv.pipelines._training import features_at
 from gda_clv.utils.config_utils import config_to_dict
 from gda_clv.utils.pipelines import save_to_blob
 from gda_clv.utils.registry import CHAMPION, load_registered_model
@@ -73,15 +73,18 @@ def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[dict[str, Any
     return [row.asDict() for row in rows]
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Score, write the targets table and the files; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Score the customers of ``as_of``, write the targets table and the files; returns the step summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     started = dt.datetime.now(dt.timezone.utc)
     config = ctx.config
     ctx.setup_mlflow()
     with ctx.phase("project: load champion models"):
         frequency_model, frequency_ref = _load_model(ctx, "frequency")
         monetary_model, monetary_ref = _load_model(ctx, "monetary")
-    data = latest_features(ctx)  # DataError saying to run prepare when there are no features
+    data = features_at(ctx, as_of, calibration=False)  # DataError naming the as_of and what to run
     features, as_of, feature_name = data.features, data.as_of, ctx.feature_table.full_name
     targets = ctx.targets_table.full_name
     spec = _scoring_spec(config)

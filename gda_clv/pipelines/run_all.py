@@ -31,7 +31,7 @@ def _step_runner(module: str) -> Callable[[Any], dict[str, Any]]:
 
 
 def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
-    """Run the four steps in order; stop at the first failure. Returns the nested summary."""
+    """Run the four steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
     timings: dict[str, float] = {}
@@ -40,7 +40,10 @@ def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
         print(f"==> {label} ...", file=out, flush=True)
         started = time.perf_counter()
         try:
-            step_summary = _step_runner(module)(ctx)
+            # prepare decides the as_of; every later step is handed it explicitly, as the deployed job does
+            # with --as-of {{tasks.prepare.values.as_of}}
+            handed_over = {} if step == "prepare" else {"as_of": summary["prepare"]["as_of"]}
+            step_summary = _step_runner(module)(ctx, **handed_over)
         except Exception:
             print(f"==> {label} FAILED after {time.perf_counter() - started:.1f}s", file=out, flush=True)
             raise

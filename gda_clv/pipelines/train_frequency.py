@@ -8,6 +8,7 @@ model is logged as a pyfunc model, registered as ``@challenger`` and gated again
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import mlflow
@@ -79,13 +80,16 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
     _training.log_figure(plots.plot_probability_alive_matrix(*matrix_args), "plots/probability_alive_matrix.png")
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Train, log and register the frequency model; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     cfg = ctx.config.model.frequency
     tuning = cfg.tuning
     ctx.setup_mlflow()
     with ctx.phase(f"{STEP}: read and compress features"):
-        data = _training.latest_features(ctx)
+        data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.frequency_groups(data.features), rfm.FREQUENCY_GROUP_KEYS)
         if groups.empty:
             raise DataError(
@@ -131,10 +135,12 @@ def run(ctx: Any) -> dict[str, Any]:
         metric = f"holdout_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):
             example = groups[list(CAL_KEYS)].head(5).set_axis(list(FULL_KEYS), axis=1)
-            registered = _training.register_with_gate(
+            candidate = _training.register_and_decide(
                 ctx, "frequency", model, example, gate_holdout[metric],
                 lambda champion: holdout_metrics(champion, groups, tuning.loss)[metric], metric,
             )
+    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
+        registered = _training.promote(ctx, candidate)
     summary = {
         "type": model.type,
         "params": dict(model.params_),

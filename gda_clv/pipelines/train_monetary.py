@@ -8,6 +8,7 @@ calibration customers in Spark. Registers the model as ``@challenger`` and gates
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -58,20 +59,26 @@ def spend_metrics(model: GammaGammaModel, groups: pd.DataFrame, loss: str) -> di
 
 
 def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
-    """The frequency model registered by this pipeline run if there is one, else ``@champion``."""
+    """The frequency model registered in this job run (tag ``gda_clv_job_run_id``), else ``@champion``.
+
+    In the clv-training job train-monetary depends on train-frequency, so the version that task registered (in
+    another process) is found by the job run id both were given; a standalone run uses ``@champion``.
+    """
     name = ctx.registered_model_name("frequency")
     run_first = f"`gda-clv train-frequency --env {ctx.env}`"
     same_run = [
         v for v in MlflowClient().search_model_versions(f"name='{name}'")
-        if v.tags.get("gda_clv_run_id") == ctx.run_id
+        if v.tags.get(_training.JOB_RUN_TAG) == ctx.job_run_id
     ]
     if same_run:
         version = max(same_run, key=lambda v: int(v.version)).version
         loaded, found = registry.load_registered_model(name, version=version, run_first=run_first)
-        source = "this pipeline run"
+        source = f"job run {ctx.job_run_id}"
     else:
         loaded, found = registry.load_registered_model(name, run_first=run_first)
         source = f"@{registry.CHAMPION}"
+        ctx.logger.info("%s: no frequency model of job run %s; checking revenue with %s v%s",
+                        STEP, ctx.job_run_id, name, found.version)
     return unwrap_model(loaded), {"name": name, "version": str(found.version), "source": source}
 
 
@@ -107,13 +114,16 @@ def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaMo
     }
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Train, check, log and register the Gamma-Gamma model; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Train, check, log and register the Gamma-Gamma model on the features of ``as_of``; returns the summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     cfg = ctx.config.model.monetary
     tuning = cfg.tuning
     ctx.setup_mlflow()
     with ctx.phase(f"{STEP}: read and compress filtered_cal"):
-        data = _training.latest_features(ctx)
+        data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)
         if groups.empty:
             raise DataError(
@@ -164,10 +174,12 @@ def run(ctx: Any) -> dict[str, Any]:
         metric = f"holdout_spend_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):
             example = groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
-            registered = _training.register_with_gate(
+            candidate = _training.register_and_decide(
                 ctx, "monetary", model, example, spend.get(metric, math.inf),
                 lambda champion: spend_metrics(champion, groups, tuning.loss).get(metric, math.inf), metric,
             )
+    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
+        registered = _training.promote(ctx, candidate)
     ctx.logger.info(
         "%s: p=%.4g q=%.4g v=%.4g; holdout revenue actual %.2f vs predicted %.2f; %s v%s aliases %s", STEP,
         *model.param_array(), revenue["holdout_revenue_actual_total"], revenue["holdout_revenue_predicted_total"],

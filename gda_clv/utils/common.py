@@ -96,6 +96,7 @@ class JobContext(metaclass=Singleton):
     overrides: Sequence[str] = ()
     conf_dir: str | None = None
     spark: Any = None
+    job_run_id: str | None = None  # the Databricks job run ({{job.run_id}}); default: this process's run_id
     config: Config = field(init=False)
     logger: logging.Logger = field(init=False)
     run_id: str = field(init=False)
@@ -105,6 +106,7 @@ class JobContext(metaclass=Singleton):
         self.config = load_config(self.env, self.conf_dir and Path(self.conf_dir), self.conf_files, self.overrides)
         self.logger = get_logger("gda_clv", self.config.runtime.log_level)
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.job_run_id = self.job_run_id or self.run_id
         if self.spark is None:
             self.spark = self._session()
         from gda_clv.utils.tables import TableStore
@@ -112,7 +114,8 @@ class JobContext(metaclass=Singleton):
         self.tables = TableStore(self.spark, self.config.tables.format)
         self._mlflow_ready = False
         self.logger.info(
-            "context: env=%s backend=%s region=%s run_id=%s", self.env, self.backend, self.config.region, self.run_id
+            "context: env=%s backend=%s region=%s run_id=%s job_run_id=%s", self.env, self.backend, self.config.region,
+            self.run_id, self.job_run_id,
         )
 
     @property

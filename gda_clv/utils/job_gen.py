@@ -82,7 +82,8 @@ def _read_yaml(path: Path) -> Any:
 def load_templates(path: Path) -> dict[str, Any]:
     """Parse templates.yml and check its top-level shape."""
     templates = _read_yaml(path) or {}
-    allowed = {"environments", "package_name", "steps", "defaults", "workflows"}
+    # handoff: YAML anchors of the task parameters the workflows share (not rendered by itself)
+    allowed = {"environments", "package_name", "steps", "defaults", "workflows", "handoff"}
     unknown = sorted(set(templates) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {unknown}; allowed: {sorted(allowed)}")

@@ -55,7 +55,7 @@ def test_first_model_becomes_champion_then_gate_rejects_a_worse_one(model_uri: s
         "challenger holdout_rmse=1.06 is worse than champion v1 holdout_rmse=1 (+5% tolerance)"
     )
     assert str(registry.version_by_alias(name, "champion").version) == "1"
-    assert client.get_model_version(name, "2").tags["gate.promoted"] == "False"
+    assert client.get_model_version(name, "2").tags["gate_promoted"] == "False"
 
     third = registry.validate_and_promote(name, "2", 1.04, champion_metric, "enabled", 0.05, "holdout_rmse")
     assert (third.passed, third.promoted) == (True, True)
@@ -86,7 +86,7 @@ def test_gate_decision_is_logged_to_the_run(model_uri: str) -> None:
         registry.log_gate_decision(decision)
     data = MlflowClient().get_run(run.info.run_id).data
     assert data.metrics == {"gate_challenger_rmse": 0.5, "gate_champion_rmse": 1.0}
-    assert (data.tags["gate.mode"], data.tags["gate.passed"], data.tags["gate.promoted"]) == ("enabled", "True", "True")
+    assert (data.tags["gate_mode"], data.tags["gate_passed"], data.tags["gate_promoted"]) == ("enabled", "True", "True")
 
 
 def test_load_by_alias_or_pinned_version(model_uri: str, bgnbd_cdnow: FrequencyModel) -> None:
@@ -138,3 +138,26 @@ def test_compare_handles_non_finite_metrics() -> None:
     assert registry.compare(1.05, 1.0, 0.05) and not registry.compare(1.0501, 1.0, 0.05)
     assert not registry.compare(float("nan"), 1.0, 0.5)
     assert registry.compare(3.0, float("inf"), 0.0)
+
+
+@pytest.mark.parametrize("key", ["gate.mode", "gate-mode", "a=b", "a/b", "a:b", "a,b", ""])
+def test_tag_keys_unity_catalog_refuses_are_refused_locally(model_uri: str, key: str) -> None:
+    name = _name()
+    with pytest.raises(ModelError, match="not allowed in Unity Catalog"):
+        registry.register_challenger(model_uri, name, tags={key: "x"})
+    version = registry.register_challenger(model_uri, name).version
+    with pytest.raises(ModelError, match=f"tag key {key!r} on model version {name} v{version}"):
+        registry.set_version_tags(name, version, {key: "x"})
+
+
+def test_the_decision_is_recorded_before_champion_moves(model_uri: str) -> None:
+    name = _name()
+    client = MlflowClient()
+    version = str(registry.register_challenger(model_uri, name).version)
+    decision = registry.decide(name, version, 1.0, _fail_if_called, "enabled", 0.05, "holdout_rmse")
+    registry.record_decision(name, decision)
+    assert registry.version_by_alias(name, registry.CHAMPION) is None  # recorded, not yet applied
+    tags = client.get_model_version(name, version).tags
+    assert (tags["gate_mode"], tags["gate_promoted"], tags["gate_challenger_holdout_rmse"]) == ("enabled", "True", "1")
+    registry.promote(name, decision)
+    assert str(registry.version_by_alias(name, registry.CHAMPION).version) == version

@@ -29,7 +29,8 @@ def make_context(spark, state: Path, tag: str, *extra: str) -> JobContext:
     uri = mlflow.get_tracking_uri()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema=train_{tag}", "data.freq=W", "data.freq_multiplier=1",
-        f"data.calibration_end={CAL_END}", f"mlflow.tracking_uri={uri}", f"mlflow.registry_uri={uri}",
+        f"data.calibration_end={CAL_END}", f"data.observation_end={OBS_END}",
+        f"mlflow.tracking_uri={uri}", f"mlflow.registry_uri={uri}",
         f"mlflow.experiment=train-{tag}", f"model.registry.frequency_name=freq_{tag}",
         f"model.registry.monetary_name=mon_{tag}", "model.frequency.tuning.max_evals=3",
         "model.monetary.tuning.max_evals=3", *extra,
@@ -121,6 +122,6 @@ def test_missing_feature_table_says_to_run_prepare(spark, mlflow_store: Path, tm
     finally:
         JobContext.reset()
     assert str(err.value) == (
-        f"Feature table 'train_{tag}.clv_features' does not exist or is empty; "
+        f"Feature table 'train_{tag}.clv_features' does not exist; "
         "run `gda-clv prepare --env local` first."
     )

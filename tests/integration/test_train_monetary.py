@@ -52,7 +52,7 @@ def test_monetary_after_frequency(ctx: JobContext) -> None:
                                       "warning": abs(corr) > 0.05}
     # The frequency model of this run, from the registry; the revenue check covers every calibration customer.
     assert summary["frequency_model"] == {"name": freq["registered_name"], "version": freq["version"],
-                                          "source": "this pipeline run"}
+                                          "source": f"job run {ctx.job_run_id}"}
     cal = rfm.calibration_rows(features).toPandas()
     holdout = summary["holdout"]
     actual = float((cal["frequency_holdout"] * cal["monetary_value_holdout"].fillna(0)).sum())

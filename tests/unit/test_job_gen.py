@@ -35,6 +35,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+LATER_TASK = ["--job-run-id", "{{job.run_id}}", "--as-of", "{{tasks.prepare.values.as_of}}"]
+
+
 def generate(project: Path) -> dict[str, Any]:
     return job_gen.generate(
         root=project, templates_path=project / "conf" / "templates.yml", conf_dir=project / "conf" / "environments",
@@ -74,7 +77,10 @@ def test_generates_every_environment_with_commit_tag(project: Path) -> None:
     project_task = dev_training["tasks"][3]
     assert project_task["depends_on"] == [{"task_key": "train_frequency"}, {"task_key": "train_monetary"}]
     assert project_task["python_wheel_task"] == {"package_name": "gda_clv", "entry_point": "clv_project",
-                                                 "parameters": ["--env", "dev"]}
+                                                 "parameters": ["--env", "dev", *LATER_TASK]}
+    # each task is its own process: prepare's as_of and the job run id are handed over explicitly
+    assert dev_training["tasks"][0]["python_wheel_task"]["parameters"] == ["--env", "dev", *LATER_TASK[:2]]
+    assert dev_training["tasks"][2]["depends_on"] == [{"task_key": "train_frequency"}]
     assert dev_training["job_clusters"][0]["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"
     assert summary["validations"]["dbx"] == "skipped: None not found (make .venv-deploy)"
     assert summary["environments"]["prod"]["clv-scoring"] == ["prepare", "project"]
@@ -127,7 +133,7 @@ def test_bundle_renders_the_same_jobs(project: Path, kind: str) -> None:
     task = deployment["environments"]["staging"]["workflows"][0]["tasks"][1]
     if kind == "spark_python_task":
         assert task[kind] == {"python_file": "file://model_pipelines/model_training_frequency.py",
-                              "parameters": ["--env", "staging"]}
+                              "parameters": ["--env", "staging", *LATER_TASK]}
 
 
 # ---- validation 3: our own structural checks, each with a broken template and the exact error ----
