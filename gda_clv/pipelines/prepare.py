@@ -199,7 +199,7 @@ def _write_quarantine(ctx: JobContext, quarantined: DataFrame, as_of: dt.date) -
         F.current_timestamp().alias("quarantined_at"),
         *quarantined.columns,
     )
-    ctx.tables.append(rows, ctx.quarantine_table.full_name)
+    ctx.tables.replace_where(rows, ctx.quarantine_table.full_name, "as_of", as_of)
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
@@ -240,11 +240,13 @@ def run(ctx: JobContext) -> dict[str, Any]:
             cached.append(features)
             summary.update(_counts(features))
         with ctx.phase(f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
+            # quarantine first: a run that fails after it leaves the features as they were, and its rejected rows
+            # (replaced per as_of, so a rerun never doubles them) are kept for inspection
+            if summary["quarantined"]["total"] or ctx.tables.exists(ctx.quarantine_table.full_name):
+                _write_quarantine(ctx, valid.quarantined, as_of)
             backend.write(features, feature_table, as_of)
             if digest:
                 fs.record_fingerprint(ctx.spark, feature_table, as_of, digest)
-            if summary["quarantined"]["total"]:
-                _write_quarantine(ctx, valid.quarantined, as_of)
     finally:
         for frame in cached:
             frame.unpersist()

@@ -39,6 +39,7 @@ class TableStore:
         """Replace the rows of ``name`` where ``column == value`` with ``df`` (which holds only that value).
 
         Creates the table (partitioned by ``column``) if it is missing; other values' rows are left as they are.
+        An empty ``df`` removes that value's rows.
         """
         self.ensure_schema(name)
         if not self.exists(name):
@@ -47,6 +48,9 @@ class TableStore:
             return
         self._remove_leftovers(name, whole=False)
         ordered = df.select(*self.read(name).columns)
+        if self.format == "parquet" and ordered.isEmpty():  # dynamic overwrite replaces only partitions present
+            self.spark.sql(f"ALTER TABLE {name} DROP IF EXISTS PARTITION ({column} = '{_sql_value(value)}')")
+            return
         if self.format == "delta":
             condition = f"{column} = '{_sql_value(value)}'"
             ordered.write.format("delta").mode("overwrite").option("replaceWhere", condition).saveAsTable(name)

@@ -210,6 +210,49 @@ def run_folder_name(run_id: str, run_time: dt.datetime) -> str:
     return f"{utc:%Y-%m-%d}/{utc:%H%M%S}Z_{safe_id}"
 
 
+def write_run_files(
+    predictions: DataFrame,
+    output_path: str,
+    run_id: str,
+    *,
+    run_time: dt.datetime | None = None,
+    write_csv: bool = False,
+    dbutils: Any = None,
+) -> InferenceOutput:
+    """Write ``predictions`` as Parquet (and CSV if asked) into a new dated run folder, not yet visible.
+
+    The folder has no ``_COMPLETE`` marker and ``LATEST`` is unchanged until :func:`publish_run`.
+    """
+    root = _normalise_root(output_path)
+    folder = _join(root, run_folder_name(run_id, run_time or dt.datetime.now(dt.timezone.utc)))
+    parquet_path = _join(folder, "predictions.parquet")
+    predictions.write.mode("overwrite").parquet(parquet_path)
+    csv_path = None
+    if write_csv:
+        csv_path = _join(folder, "predictions.csv")
+        predictions.coalesce(1).write.mode("overwrite").option("header", "true").csv(csv_path)
+    return InferenceOutput(folder, parquet_path, csv_path, ())
+
+
+def publish_run(output_path: str, run_folder: str, keep_last: int = 5, dbutils: Any = None) -> tuple[str, ...]:
+    """Make ``run_folder`` the newest complete run (``_COMPLETE``, then ``LATEST``) and keep the last N runs.
+
+    Returns the removed ``date/run`` paths.
+    """
+    if keep_last < 1:
+        raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
+    root = _normalise_root(output_path)
+    files = _files_for(root, dbutils)
+    files.write_text(_join(run_folder, COMPLETE_MARKER), dt.datetime.now(dt.timezone.utc).isoformat())
+    files.write_text(_join(root, LATEST_FILE), relative_run(root, run_folder) + "\n")
+    return tuple(cleanup_old_runs(root, keep_last, dbutils=dbutils))
+
+
+def relative_run(output_path: str, run_folder: str) -> str:
+    """``date/run`` of a run folder under ``output_path``."""
+    return run_folder.removeprefix(_normalise_root(output_path)).strip("/")
+
+
 def save_inference_to_blob_storage(
     predictions: DataFrame,
     output_path: str,
@@ -227,20 +270,10 @@ def save_inference_to_blob_storage(
     """
     if keep_last < 1:
         raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
-    root = _normalise_root(output_path)
-    files = _files_for(root, dbutils)
-    relative = run_folder_name(run_id, run_time or dt.datetime.now(dt.timezone.utc))
-    folder = _join(root, relative)
-    parquet_path = _join(folder, "predictions.parquet")
-    predictions.write.mode("overwrite").parquet(parquet_path)
-    csv_path = None
-    if write_csv:
-        csv_path = _join(folder, "predictions.csv")
-        predictions.coalesce(1).write.mode("overwrite").option("header", "true").csv(csv_path)
-    files.write_text(_join(folder, COMPLETE_MARKER), dt.datetime.now(dt.timezone.utc).isoformat())
-    files.write_text(_join(root, LATEST_FILE), relative + "\n")
-    removed = cleanup_old_runs(root, keep_last, dbutils=dbutils)
-    return InferenceOutput(folder, parquet_path, csv_path, tuple(removed))
+    written = write_run_files(predictions, output_path, run_id, run_time=run_time, write_csv=write_csv,
+                              dbutils=dbutils)
+    removed = publish_run(output_path, written.run_folder, keep_last, dbutils)
+    return InferenceOutput(written.run_folder, written.parquet_path, written.csv_path, removed)
 
 
 def list_runs(output_path: str, dbutils: Any = None) -> list[tuple[str, bool]]:
