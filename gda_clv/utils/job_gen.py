@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import require_git_head
 from gda_clv.utils.dbx_utils import TASK_KINDS, JobFactory, depends_on_keys, reorder_dict, task_keys, to_bundle_job
 from gda_clv.utils.job_templates_scheduler_gen import quartz_error
 
@@ -125,16 +126,6 @@ def setup_entry_points(setup_py: Path) -> set[str]:
             if sep and target.match(value.strip()):
                 names.add(name.strip())
     return names
-
-
-def git_commit(root: Path) -> str:
-    """HEAD's commit id of the repository at ``root``."""
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", "") or str(exc)
-        raise ConfigError(f"cannot read the git commit of {root}: {detail.strip()}; pass --commit") from None
-    return done.stdout.strip()
 
 
 def _cycle(workflow: Mapping[str, Any]) -> list[str] | None:
@@ -345,7 +336,7 @@ def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
         conf_dir=args.environments_dir or root / "conf" / "environments",
         out=args.out or root / "conf" / "deployment.yml",
         bundle_dir=None if args.no_bundle else (args.bundle_dir or root / "conf" / "bundle"),
-        commit=args.commit or git_commit(root),
+        commit=args.commit or require_git_head(root),
         dbx_python=args.dbx_python or root / ".venv-deploy" / "bin" / "python",
         require_dbx=args.require_dbx,
     )

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import require_git_head
 
 COMMIT_TAG = "git_commit"
 RUN_COMMIT_TAG = "mlflow.source.git.commit"
@@ -26,14 +27,6 @@ COLUMNS = ("kind", "environment", "name", "commit", "problem")
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-
-
-def head_commit(root: Path) -> str:
-    """HEAD of the repository at ``root``."""
-    done = _git(root, "rev-parse", "HEAD")
-    if done.returncode != 0:
-        raise ConfigError(f"{root} is not a git repository with commits: {done.stderr.strip()}")
-    return done.stdout.strip()
 
 
 def commit_problem(root: Path, commit: str | None, max_behind: int) -> str | None:
@@ -115,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """`gda-clv check-meta`: prints the table; summary ``status`` is "failed" (exit code 1) when anything is stale."""
-    commit = args.commit or head_commit(args.root)
+    commit = args.commit or require_git_head(args.root)
     rows = deployment_problems(args.deployment or args.root / "conf" / "deployment.yml", commit)
     if args.model:
         from mlflow.tracking import MlflowClient
