@@ -28,8 +28,6 @@ from typing import Any, Protocol
 
 from pyspark.sql import DataFrame
 
-from gda_clv.utils.commit import get_commit_id
-
 from gda_clv.errors import ConfigError
 
 COMPLETE_MARKER = "_COMPLETE"
