@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config
 from gda_clv.utils.logger_utils import get_logger, log_phase
+from gda_clv.utils.workspace_paths import experiment_path, workspace_root
 
 
 class Singleton(type):
@@ -160,7 +161,7 @@ class JobContext(metaclass=Singleton):
         if self.config.mlflow.experiment:
             return self.config.mlflow.experiment
         if self.is_databricks:
-            return f"/Shared/gda_clv/{self.env}/{self.config.region}"
+            return experiment_path(workspace_root(self.env, self.config.deployment), self.config.region)
         return f"gda_clv-{self.env}-{self.config.region}"
 
     @property

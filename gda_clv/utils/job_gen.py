@@ -32,6 +32,7 @@ SETTINGS_OPTIONAL = {
     "workspace": dict, "permissions": dict,
 }
 PAUSE_STATUSES = ("PAUSED", "UNPAUSED")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DBX_SCRIPT = r"""
 import json, re, sys, warnings
 from pathlib import Path
@@ -108,7 +109,23 @@ def load_settings(conf_dir: Path, env: str) -> dict[str, Any]:
     missing = sorted(set(SETTINGS_REQUIRED) - set(section))
     if missing:
         raise ConfigError(f"{path}: deployment.{missing[0]} is required")
+    for key, entry in _principal_entries(section):
+        name = entry.get("service_principal_name") if isinstance(entry, Mapping) else None
+        if name is not None and not UUID.match(str(name)):
+            raise ConfigError(
+                f"{path}: {key}.service_principal_name: '{name}' is not a UUID; it must be the service principal's "
+                "application id (Databricks account console > Service principals > Application ID), "
+                "not its display name")
     return section
+
+
+def _principal_entries(section: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    """(dotted key, entry) of every access-list entry: deployment.access_control and permissions.experiments."""
+    for i, entry in enumerate(section.get("access_control") or []):
+        yield f"deployment.access_control[{i}]", entry
+    for path, acl in ((section.get("permissions") or {}).get("experiments") or {}).items():
+        for i, entry in enumerate(acl or []):
+            yield f"deployment.permissions.experiments['{path}'][{i}]", entry
 
 
 def setup_entry_points(setup_py: Path) -> set[str]:
