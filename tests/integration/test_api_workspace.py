@@ -7,8 +7,8 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest

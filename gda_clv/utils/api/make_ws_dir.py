@@ -13,6 +13,7 @@ from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import denied, workspace_client
 from gda_clv.utils.workspace_paths import experiment_parent, workspace_root
 
+
 def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
     """The folders of the layout, parents first."""
     root = workspace_root("", {"workspace": {"root": root}})
