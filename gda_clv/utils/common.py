@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config
 from gda_clv.utils.logger_utils import get_logger, log_phase
-from gda_clv.utils.workspace_paths import experiment_path, workspace_root
+from gda_clv.utils.workspace_paths import experiment_path, registered_model_name, workspace_root
 
 
 class Singleton(type):
@@ -175,10 +175,7 @@ class JobContext(metaclass=Singleton):
 
     def registered_model_name(self, kind: str) -> str:
         """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
-        name = getattr(self.config.model.registry, f"{kind}_name")
-        if self.is_databricks:
-            return f"{self.config.tables.catalog}.{self.config.tables.schema_}.{name}"
-        return name
+        return registered_model_name(self.config, kind)
 
     def setup_mlflow(self) -> str:
         """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_schema import Config
 
 EXPERIMENT_NAME = "clv"
 VOLUME = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+$")
@@ -32,6 +33,14 @@ def experiment_parent(root: str, region: str) -> str:
 def experiment_path(root: str, region: str) -> str:
     """The MLflow experiment the jobs of ``region`` log to."""
     return f"{experiment_parent(root, region)}/{EXPERIMENT_NAME}"
+
+
+def registered_model_name(config: Config, kind: str) -> str:
+    """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
+    name = getattr(config.model.registry, f"{kind}_name")
+    if config.runtime.backend == "databricks":
+        return f"{config.tables.catalog}.{config.tables.schema_}.{name}"
+    return name
 
 
 def volume(deployment: Mapping[str, Any], where: str = "deployment.workspace.volume") -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gda_clv import __version__
+from gda_clv.utils.job_meta_checker import wheel_commit
 
 REPO = Path(__file__).resolve().parents[2]
 UV = REPO / ".venv-boot" / "bin" / "uv"
@@ -74,3 +75,4 @@ def test_wheel_reports_its_build_commit_outside_git(wheel: Path, tmp_path: Path)
         capture_output=True, text=True, check=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "GIT_DIR": "/none"},
     )
     assert result.stdout.strip() == head
+    assert wheel_commit(wheel) == head  # what check-meta --wheel reads in `make deploy`
