@@ -105,7 +105,7 @@ def _wheel(path: Path, commit: str | None) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("gda_clv/__init__.py", "")
         if commit:
-            archive.writestr("gda_clv/_build_info.py", f'"""Written by setup.py at build time."""\nCOMMIT = "{commit}"\n')
+            archive.writestr("gda_clv/_build_info.py", f'"""Written at build time."""\nCOMMIT = "{commit}"\n')
     return path
 
 
@@ -119,7 +119,8 @@ def test_check_meta_fails_on_wheel_and_bundle_from_another_commit(repo: tuple[Pa
     bundle = tmp_path / "bundle"
     (bundle / "resources").mkdir(parents=True)
     job = {"name": "dev-a", "tags": {"git_commit": head}}
-    (bundle / "resources" / "a.yml").write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
+    resource = bundle / "resources" / "a.yml"
+    resource.write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
     base = ["check-meta", "--root", str(root), "--deployment", str(deployment), "--bundle-dir", str(bundle)]
     summary = tmp_path / "s.json"
     assert main([*base, "--wheel", str(_wheel(tmp_path / "ok.whl", head))]) == 0
@@ -130,7 +131,7 @@ def test_check_meta_fails_on_wheel_and_bundle_from_another_commit(repo: tuple[Pa
     assert main([*base, "--wheel", str(_wheel(tmp_path / "none.whl", None)), "--summary-json", str(summary)]) == 1
     assert json.loads(summary.read_text())["problems"][0]["problem"] == "wheel has no stamped commit"
     job["tags"]["git_commit"] = commits[1]
-    (bundle / "resources" / "a.yml").write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
+    resource.write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
     assert main([*base, "--summary-json", str(summary)]) == 1
     assert json.loads(summary.read_text())["problems"] == [
         {"kind": "bundle job", "environment": "dev", "name": "dev-a", "commit": commits[1],
