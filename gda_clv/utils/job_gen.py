@@ -279,13 +279,13 @@ def _bundle_paths(job: dict[str, Any]) -> dict[str, Any]:
 def bundle_files(templates: Mapping[str, Any], workflows: Mapping[str, list[dict[str, Any]]],
                  settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """{relative path under the bundle folder: content}: databricks.yml with targets (each with its artifact path
-    on the environment's volume), resources/<workflow>.yml."""
+    on the environment's volume), resources/<workflow>.yml. No ``artifacts`` build: the CLI uploads the wheel the
+    tasks reference (dist/*.whl, built once by `make wheel` or promoted by CD) to ``workspace.artifact_path``."""
     envs = list(workflows)
     main = {
         "bundle": {"name": templates.get("package_name", "gda_clv")},
         "include": ["resources/*.yml"],
         "sync": {"paths": ["../.."]},
-        "artifacts": {"wheel": {"type": "whl", "path": "../..", "build": "python -m build --wheel --outdir dist ."}},
         "targets": {env: {**({"default": True} if env == envs[0] else {}),
                           "workspace": {"artifact_path": bundle_artifact_path(settings[env])}} for env in envs},
     }

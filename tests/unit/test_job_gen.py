@@ -336,7 +336,8 @@ def _bundle(project: Path) -> dict[str, str]:
     ("databricks.yml", "artifact_path: /Volumes/gda_staging", "artifact_path: /Shared/gda_staging",
      "databricks.yml.targets.staging.workspace.artifact_path: '/Shared/gda_staging/clv/clv_files/artifacts/bundle' "
      "must be a Unity Catalog volume"),
-    ("databricks.yml", "    build: python", "    bild: python", "databricks.yml.artifacts.wheel: unknown field(s)"),
+    ("databricks.yml", "    workspace:\n", "    workspace:\n      artifact_pth: /Volumes/a/b/c\n",
+     "databricks.yml.targets.dev.workspace: unknown field(s) ['artifact_pth']"),
     ("resources/clv-scoring.yml", "max_concurrent_runs: 1", "max_concurrent_runs: many",
      "resources/clv-scoring.yml.targets.dev.resources.jobs.clv-scoring: databricks-bundles rejected it: invalid "
      "literal for int() with base 10: 'many'"),

@@ -19,20 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `gda-clv workspace-setup` (``--env`` is the environment to set up)."""
     parser.add_argument("--environments-dir", type=Path, default=Path("conf/environments"),
                         help="folder of the environment files (default: conf/environments)")
-    parser.add_argument("--jobs", action="store_true",
-                        help="also set the access lists of the deployed jobs (after dbx deploy)")
 
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Folders, experiments and permissions of ``args.env``; every failure is a ConfigError naming the right."""
-    from gda_clv.utils.job_gen import load_settings, load_templates
+    from gda_clv.utils.job_gen import load_settings
 
     settings = load_settings(args.environments_dir, args.env)
     client = workspace_client()
-    jobs: list[str] = []
-    if args.jobs:
-        templates = load_templates(args.environments_dir.parent / "templates.yml")
-        jobs = [f"{settings['job_name_prefix']}{key}" for key in templates["workflows"]]
     folders = make_env_dirs(args.env, settings, client)
-    permissions = apply_env_permissions(args.env, settings, jobs, client)
+    permissions = apply_env_permissions(args.env, settings, (), client)  # jobs get theirs from the deploy itself
     return {"environment": args.env, "folders": folders, "permissions": permissions}
