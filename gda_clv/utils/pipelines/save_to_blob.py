@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from pyspark.sql import DataFrame
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import get_commit_id as get_commit_id  # re-exported: the pipelines call it here
 
 COMPLETE_MARKER = "_COMPLETE"
 LATEST_FILE = "LATEST"
