@@ -46,10 +46,14 @@ from dbx.api.config_reader import ConfigReader
 from dbx.models.deployment import EnvironmentDeploymentInfo
 
 path = Path(sys.argv[1])
-try:
-    if len(sys.argv) > 2:
-        from dbx.models.files.project import ProjectInfo
+if len(sys.argv) > 2:
+    from dbx.models.files.project import ProjectInfo
+    try:
         ProjectInfo(**json.loads(Path(sys.argv[2]).read_text()))
+    except Exception as exc:
+        print(json.dumps({"project": sys.argv[2], "error": " | ".join(str(exc).splitlines()[1:]) or str(exc)}))
+        sys.exit(1)
+try:
     reader = ConfigReader(path)
     found = {env: reader.get_environment(env).payload.workflow_names for env in reader.get_all_environment_names()}
     print(json.dumps({"environments": found}))
@@ -232,6 +236,8 @@ def check_with_dbx(deployment_file: Path, dbx_python: Path, project_file: Path |
     result = json.loads(lines[-1])
     if done.returncode == 0:
         return result["environments"]
+    if "project" in result:
+        raise ConfigError(f"dbx 0.8.19 rejected its project file {result['project']}: {result['error']}")
     detail = [line.strip() for line in result["error"].splitlines()[1:] if line.strip()]
     match = re.match(r"workflows -> (\d+)", detail[0]) if detail else None
     names = result["workflows"]
@@ -298,8 +304,10 @@ def bundle_files(templates: Mapping[str, Any], workflows: Mapping[str, list[dict
 
 
 def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle_dir: Path | None,
-             commit: str, dbx_python: Path | None, require_dbx: bool = False) -> dict[str, Any]:
-    """Render, validate and write; returns the job-gen summary."""
+             commit: str, dbx_python: Path | None, require_dbx: bool = False,
+             project_file: Path | None = None) -> dict[str, Any]:
+    """Render, validate and write; returns the job-gen summary. ``project_file``: dbx's project file, default
+    ROOT/.dbx/project.json (where `dbx deploy` reads it)."""
     templates = load_templates(templates_path)
     settings = {env: load_settings(conf_dir, env) for env in templates["environments"]}
     workflows = render(templates, settings, commit)
@@ -311,7 +319,7 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
     bundle = bundle_files(templates, workflows, settings)
     check_bundle(bundle)
     text = deployment_text(workflows)
-    project_file = root / ".dbx" / "project.json"
+    project_file = project_file or root / ".dbx" / "project.json"
     outputs = {out: text, project_file: dbx_project_text(settings)}
     if bundle_dir is not None:
         outputs.update({bundle_dir / rel: content for rel, content in bundle.items()})
