@@ -52,7 +52,7 @@ clean:  ## remove environments and local run state
 DEPLOY_VENV := .venv-deploy
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 DEPLOY_ENVS := dev staging prod
-WORKSPACE_ROOT ?= /Shared/gda_clv
+DEPLOY_TOOL ?= dbx
 .PHONY: .venv-deploy validate-deploy deploy
 
 $(DEPLOY_STAMP): $(UV) deploy-requirements.txt
@@ -66,13 +66,23 @@ $(DEPLOY_STAMP): $(UV) deploy-requirements.txt
 validate-deploy: $(STAMP) $(DEPLOY_STAMP)  ## job-gen -> conf/deployment.yml + conf/bundle/, every validation (offline)
 	$(VENV)/bin/gda-clv job-gen --require-dbx --summary-json .gda_clv/job_gen_summary.json
 
-deploy:  ## make deploy ENV=dev|staging|prod: wheel, job-gen, commit checks, dbx deploy (needs DATABRICKS_HOST/TOKEN)
+deploy:  ## make deploy ENV=dev|staging|prod [WHEEL=built.whl] [FIRST_DEPLOY=1] [DEPLOY_TOOL=bundle]
 	@if [ -z "$$DATABRICKS_HOST" ] || [ -z "$$DATABRICKS_TOKEN" ]; then \
 		echo "make deploy: DATABRICKS_HOST and DATABRICKS_TOKEN must be set (nothing was built or deployed)"; exit 2; fi
 	@case " $(DEPLOY_ENVS) " in *" $(ENV) "*) ;; *) \
 		echo "make deploy: ENV must be one of: $(DEPLOY_ENVS) (got '$(ENV)'; nothing was deployed)"; exit 2;; esac
-	$(MAKE) wheel validate-deploy
-	$(VENV)/bin/gda-clv check-meta
-	$(DEPLOY_VENV)/bin/dbx configure --environment $(ENV) --workspace-dir $(WORKSPACE_ROOT)/$(ENV)/dbx \
-		--artifact-location dbfs:$(WORKSPACE_ROOT)/$(ENV)/artifacts
+	@# WHEEL promotes a wheel built and tested before (CD); otherwise build one from this checkout.
+	if [ -n "$(WHEEL)" ]; then tmp=$$(mktemp -d) && cp "$(WHEEL)" $$tmp/ && rm -rf dist && mkdir dist \
+		&& mv $$tmp/*.whl dist/; else rm -rf dist && $(MAKE) wheel; fi
+	$(MAKE) validate-deploy
+	@# Fails (exit 1) when the wheel's stamped commit, the rendered jobs or the champion models do not match.
+	$(VENV)/bin/gda-clv check-meta --env $(ENV) --wheel "$$(ls dist/gda_clv-*.whl)" \
+		$(if $(FIRST_DEPLOY),,--env-models --registry-uri databricks-uc)
+	@# Workspace folders, the jobs' MLflow experiment under its parent folder, its access list, UC model grants.
+	$(VENV)/bin/gda-clv workspace-setup --env $(ENV)
+ifeq ($(DEPLOY_TOOL),bundle)
+	cd conf/bundle && databricks bundle deploy --target $(ENV)
+else
+	@# .dbx/project.json (written by job-gen) puts dbx's artifacts on the environment's UC volume.
 	$(DEPLOY_VENV)/bin/dbx deploy --deployment-file conf/deployment.yml --environment $(ENV)
+endif

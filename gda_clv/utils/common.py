@@ -23,6 +23,7 @@ from gda_clv.errors import ConfigError
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
+from gda_clv.utils.workspace_paths import experiment_path, registered_model_name, workspace_root
 
 
 class Singleton(type):
@@ -164,7 +165,7 @@ class JobContext(metaclass=Singleton):
         if self.config.mlflow.experiment:
             return self.config.mlflow.experiment
         if self.is_databricks:
-            return f"/Shared/gda_clv/{self.env}/{self.config.region}"
+            return experiment_path(workspace_root(self.env, self.config.deployment), self.config.region)
         return f"gda_clv-{self.env}-{self.config.region}"
 
     @property
@@ -178,10 +179,7 @@ class JobContext(metaclass=Singleton):
 
     def registered_model_name(self, kind: str) -> str:
         """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
-        name = getattr(self.config.model.registry, f"{kind}_name")
-        if self.is_databricks:
-            return f"{self.config.tables.catalog}.{self.config.tables.schema_}.{name}"
-        return name
+        return registered_model_name(self.config, kind)
 
     def setup_mlflow(self) -> str:
         """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""

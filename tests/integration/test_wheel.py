@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gda_clv import __version__
+from gda_clv.utils.job_meta_checker import wheel_commit
 
 REPO = Path(__file__).resolve().parents[2]
 UV = REPO / ".venv-boot" / "bin" / "uv"
@@ -57,3 +58,21 @@ def test_wheel_installs_on_each_runtime_profile(wheel: Path, profile: str, tmp_p
         capture_output=True, text=True, check=True, cwd=tmp_path,
     )
     assert check.stdout.strip() == "('gda_clv', 'conf') delta"
+
+
+def test_wheel_reports_its_build_commit_outside_git(wheel: Path, tmp_path: Path) -> None:
+    """A python_wheel_task has no checkout: the installed wheel reports the commit stamped at build time."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp_path / "site")
+    assert not (REPO / "gda_clv" / "_build_info.py").exists()  # stamped into the build, never the source tree
+    result = subprocess.run(
+        [sys.executable, "-I", "-c",
+         "import sys; sys.path.insert(0, sys.argv[1]); import gda_clv.utils.commit as c; "
+         "assert c.__file__.startswith(sys.argv[1]), c.__file__; print(c.get_commit_id())",
+         str(tmp_path / "site")],
+        capture_output=True, text=True, check=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "GIT_DIR": "/none"},
+    )
+    assert result.stdout.strip() == head
+    assert wheel_commit(wheel) == head  # what check-meta --wheel reads in `make deploy`

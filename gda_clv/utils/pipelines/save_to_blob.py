@@ -22,7 +22,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 from pyspark.sql import DataFrame
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import get_commit_id as get_commit_id  # re-exported: the pipelines call it here
 
 COMPLETE_MARKER = "_COMPLETE"
 LATEST_FILE = "LATEST"
@@ -155,42 +155,6 @@ def _join(*parts: str) -> str:
 
 def _normalise_root(output_path: str) -> str:
     return str(Path(output_path).resolve()) if _is_local(output_path) else output_path.rstrip("/")
-
-
-def get_commit_id(dbutils: Any = None, repo_dir: str | Path | None = None) -> str:
-    """The git commit of the running code: Databricks notebook/job context, else ``git``, else ``unknown``.
-
-    On Databricks the command context of a Repos/Git-folder notebook or a job with a git source
-    carries the commit (``mlflowGitRepoCommit``, or ``mlflowGitCommit`` in its extra context).
-    Elsewhere ``git rev-parse HEAD`` in ``repo_dir`` (default: the folder holding this package).
-    """
-    commit = _databricks_commit(dbutils) if dbutils is not None else None
-    if commit:
-        return commit
-    folder = Path(repo_dir) if repo_dir is not None else Path(__file__).resolve().parents[3]
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
-
-
-def _databricks_commit(dbutils: Any) -> str | None:
-    try:
-        context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()
-    except Exception:
-        return None
-    try:
-        return str(context.mlflowGitRepoCommit().get())
-    except Exception:
-        pass
-    try:
-        option = context.extraContext().get("mlflowGitCommit")
-        return str(option.get()) if option.isDefined() else None
-    except Exception:
-        return None
 
 
 @dataclass(frozen=True)
