@@ -24,7 +24,7 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv
 
 $(STAMP): $(UV) requirements.txt unit-requirements.txt bench-requirements.txt constraints/$(PROFILE).txt setup.py
-	@test -n "$(RUNTIME_PYTHON)" || { echo "make: profile $(PROFILE) needs Python 3.12 (pyenv install 3.12)"; exit 2; }
+	@test -n "$(RUNTIME_PYTHON)" || { echo "make: profile $(PROFILE) runs on Python 3.12, found none in $$(pyenv root 2>/dev/null)/versions/3.12.* or on PATH; install it (pyenv install 3.12)"; exit 2; }
 	@echo "== creating $(VENV) with $(SPARK_PROFILE_NOTE) on $(RUNTIME_PYTHON)"
 	rm -rf $(VENV)
 	$(UV) venv --quiet --seed --python $(RUNTIME_PYTHON) $(VENV)

@@ -22,7 +22,7 @@ from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import TYPES, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.optuna_search import optuna_rows
+from gda_clv.models.search import Evaluate, Search, optuna_rows
 
 FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
@@ -75,21 +75,13 @@ def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: s
         raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
 
 
-def _hyperopt_rows(
-    evaluate: Callable[[str, float], dict[str, Any]],
-    types: Sequence[str],
-    penalizer_range: tuple[float, float],
-    max_evals: int,
-    seed: int,
-    trials: Any,
-    field: str,
-) -> list[dict[str, Any]]:
+def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
     """hyperopt TPE over (type, log-uniform penalizer); one TRIAL_COLUMNS row per trial."""
     with quiet():  # hyperopt imports pkg_resources, as lifetimes does
         from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
         from hyperopt.exceptions import AllTrialsFailed
 
-    low, high = penalizer_range
+    types, (low, high) = search.types, search.penalizer_range
     space = {
         "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
         "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
@@ -99,10 +91,10 @@ def _hyperopt_rows(
         out = evaluate(point["type"], float(point["penalizer"]))
         return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
 
-    trials = Trials() if trials is None else trials
+    trials = Trials() if search.trials is None else search.trials
     with contextlib.suppress(AllTrialsFailed):  # reported by _run with the trials' errors
-        fmin(objective, space, algo=tpe.suggest, max_evals=max_evals, trials=trials,
-             rstate=np.random.default_rng(seed), show_progressbar=False)
+        fmin(objective, space, algo=tpe.suggest, max_evals=search.max_evals, trials=trials,
+             rstate=np.random.default_rng(search.seed), show_progressbar=False)
     rows = []
     for i, trial in enumerate(trials.trials):
         vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
@@ -115,7 +107,8 @@ def _hyperopt_rows(
     return rows
 
 
-SEARCHES: dict[str, Callable[..., list[dict[str, Any]]]] = {"hyperopt": _hyperopt_rows, "optuna": optuna_rows}
+SEARCHES: dict[str, Callable[[Evaluate, Search], list[dict[str, Any]]]] = {
+    "hyperopt": _hyperopt_rows, "optuna": optuna_rows}
 
 
 def _run(
@@ -138,7 +131,7 @@ def _run(
     else:
         if backend not in SEARCHES:
             raise ConfigError(f"{field}.backend must be one of {', '.join(SEARCHES)} (got {backend!r}).")
-        rows = SEARCHES[backend](evaluate, types, penalizer_range, max_evals, seed, trials, field)
+        rows = SEARCHES[backend](evaluate, Search(types, penalizer_range, max_evals, seed, field, trials))
         table = pd.DataFrame(rows, columns=TRIAL_COLUMNS)
         tuned = True
     table = table.reindex(columns=TRIAL_COLUMNS)

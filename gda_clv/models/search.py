@@ -1,4 +1,4 @@
-"""optuna TPE over the same space as the hyperopt backend (type choice, log-uniform penalizer), seeded.
+"""What a tuning backend searches (``Search``) and the optuna backend, over the same space as hyperopt's.
 
 optuna is preinstalled on Databricks Runtime 17.3 LTS ML; elsewhere install ``gda_clv[optuna]``. Imported only when
 the backend runs, so hyperopt users never need it.
@@ -7,34 +7,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gda_clv.errors import ConfigError
 
+Evaluate = Callable[[str, float], dict[str, Any]]
 
-def optuna_rows(
-    evaluate: Callable[[str, float], dict[str, Any]],
-    types: Sequence[str],
-    penalizer_range: tuple[float, float],
-    max_evals: int,
-    seed: int,
-    trials: Any,
-    field: str,
-) -> list[dict[str, Any]]:
-    """Run ``max_evals`` seeded TPE trials; one row per trial (trial, type, penalizer, loss, status, ...).
 
-    ``trials`` (hyperopt's SparkTrials on a cluster) does not apply to optuna: trials run in this process.
+@dataclass(frozen=True)
+class Search:
+    """A seeded TPE search over ``types`` x log-uniform penalizer; ``field`` names the config section in errors.
+
+    ``trials``: hyperopt's Trials/SparkTrials (None: in-process); the optuna backend runs trials in this process.
     """
-    del trials
+
+    types: Sequence[str]
+    penalizer_range: tuple[float, float]
+    max_evals: int
+    seed: int
+    field: str
+    trials: Any = None
+
+
+def optuna_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
+    """Run ``max_evals`` seeded optuna TPE trials; one row per trial (trial, type, penalizer, loss, status, ...)."""
     try:
         import optuna
     except ImportError:
         raise ConfigError(
-            f"{field}.backend is optuna but optuna is not installed: pip install 'gda_clv[optuna]' "
-            f"(preinstalled on Databricks Runtime 17.3 LTS ML) or set {field}.backend: hyperopt."
+            f"{search.field}.backend is optuna but optuna is not installed: pip install 'gda_clv[optuna]' "
+            f"(preinstalled on Databricks Runtime 17.3 LTS ML) or set {search.field}.backend: hyperopt."
         ) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    low, high = penalizer_range
+    types, (low, high) = search.types, search.penalizer_range
     rows: list[dict[str, Any]] = []
 
     def objective(trial: Any) -> float:
@@ -47,6 +53,6 @@ def optuna_rows(
         # A failed fit scores +inf: TPE learns to avoid it and the trial is never chosen (status stays "fail").
         return float(out["loss"]) if out["status"] == "ok" else math.inf
 
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=max_evals)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=search.seed))
+    study.optimize(objective, n_trials=search.max_evals)
     return rows
