@@ -14,6 +14,7 @@ from gda_clv.models.compress import compress
 from gda_clv.models.tuning import TRIAL_COLUMNS, tune_frequency, tune_monetary
 from gda_clv.pipelines._training import make_trials
 from gda_clv.utils.config_schema import TuningConfig
+from gda_clv.utils.config_utils import load_config
 
 PARAMS = {"r": 0.5, "alpha": 10.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 3.8, "v": 15.0}
 KEYS = ["frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout"]
@@ -72,3 +73,12 @@ def test_max_evals_0_imports_no_tuner_on_databricks(features: pd.DataFrame, monk
     assert not result.tuned and result.penalizer == 0.001
     with pytest.raises(ImportError):  # the hyperopt path on a cluster does import it
         make_trials(cluster, TuningConfig(max_evals=5))
+
+
+def test_backend_comes_from_yaml_and_is_validated() -> None:
+    shipped = load_config("local").model
+    assert (shipped.frequency.tuning.backend, shipped.monetary.tuning.backend) == ("hyperopt", "hyperopt")
+    chosen = load_config("local", overrides=["model.monetary.tuning.backend=optuna"]).model.monetary.tuning
+    assert chosen.backend == "optuna"
+    with pytest.raises(ConfigError, match=r"model.frequency.tuning.backend"):
+        load_config("local", overrides=["model.frequency.tuning.backend=skopt"])
