@@ -1,7 +1,12 @@
 # gda_clv developer commands. `make run` and `make test` are all a new user needs.
 PROFILE ?= dbr-17.3
 PYTHON ?= python3.11
-VENV := .venv
+# Each runtime mirror runs its runtime's Python: 17.3 LTS ML is 3.12 (pyenv's; shims refuse without PYENV_VERSION),
+# 16.4 stays on 3.11 (pandas 1.5.3 has no cp312 wheel). One venv per profile so they don't rebuild each other.
+PY312 := $(or $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12.*/bin/python3.12 \
+	/root/.pyenv/versions/3.12.*/bin/python3.12)),$(shell command -v python3.12 2>/dev/null))
+RUNTIME_PYTHON := $(if $(filter dbr-17.3,$(PROFILE)),$(PY312),$(PYTHON))
+VENV := $(if $(filter dbr-17.3,$(PROFILE)),.venv,.venv-$(PROFILE))
 BOOT := .venv-boot
 UV := $(BOOT)/bin/uv
 PY := $(VENV)/bin/python
@@ -19,11 +24,17 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv
 
 $(STAMP): $(UV) requirements.txt unit-requirements.txt bench-requirements.txt constraints/$(PROFILE).txt setup.py
-	@echo "== creating $(VENV) with $(SPARK_PROFILE_NOTE)"
+	@test -n "$(RUNTIME_PYTHON)" || { echo "make: profile $(PROFILE) runs on Python 3.12, found none in $$(pyenv root 2>/dev/null)/versions/3.12.* or on PATH; install it (pyenv install 3.12)"; exit 2; }
+	@echo "== creating $(VENV) with $(SPARK_PROFILE_NOTE) on $(RUNTIME_PYTHON)"
 	rm -rf $(VENV)
-	$(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
+	$(UV) venv --quiet --seed --python $(RUNTIME_PYTHON) $(VENV)
+	# 1. the runtime as preinstalled; 2. the wheel on top WITHOUT the pins, as a job library is installed;
+	# 3. the test tools, held to the runtime's pins.
+	$(UV) pip install --quiet --python $(PY) -r constraints/$(PROFILE).txt
+	$(UV) pip install --quiet --python $(PY) -e .[optuna]
+	$(UV) pip freeze --python $(PY) > $(VENV)/wheel-installed.txt
 	$(UV) pip install --quiet --python $(PY) -c constraints/$(PROFILE).txt \
-		-r requirements.txt -r unit-requirements.txt -r bench-requirements.txt -e .
+		-r unit-requirements.txt -r bench-requirements.txt
 	touch $(STAMP)
 
 env: $(STAMP)  ## create .venv with the runtime profile's pinned packages
@@ -34,6 +45,7 @@ run: $(STAMP)  ## run the whole pipeline on the embedded default (local Spark, s
 test: $(STAMP)  ## run lint and the whole test suite
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
 	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(PY) tests/runtime_moves.py constraints/$(PROFILE).txt $(VENV)/wheel-installed.txt
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)  ## ruff only
@@ -46,7 +58,7 @@ bench: $(STAMP)  ## benchmarks against lifetimes / DuckDB (not part of make test
 	$(PY) -m bench
 
 clean:  ## remove environments and local run state
-	rm -rf $(VENV) $(BOOT) .gda_clv dist build *.egg-info
+	rm -rf .venv .venv-dbr-* $(BOOT) .gda_clv dist build *.egg-info
 
 # ---- deployment: dbx 0.8.19 in its own venv (its pins conflict with the runtime's), job-gen, dbx deploy ----
 DEPLOY_VENV := .venv-deploy

@@ -1,4 +1,5 @@
-"""hyperopt TPE tuning of the penalizer (and optionally the frequency model type) on holdout error.
+"""TPE tuning (hyperopt, or optuna with ``backend="optuna"``) of the penalizer (and optionally the frequency model
+type) on holdout error; both backends search the same space and return the same trials table.
 
 Inputs are compressed groups: one row per distinct customer history with ``weight`` = customers sharing it, so a
 weighted loss equals the per-customer loss and every trial fits on the distinct (frequency, recency, T) tuples.
@@ -21,6 +22,7 @@ from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import TYPES, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
+from gda_clv.models.search import Evaluate, Search, optuna_rows
 
 FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
@@ -73,6 +75,42 @@ def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: s
         raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
 
 
+def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
+    """hyperopt TPE over (type, log-uniform penalizer); one TRIAL_COLUMNS row per trial."""
+    with quiet():  # hyperopt imports pkg_resources, as lifetimes does
+        from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
+        from hyperopt.exceptions import AllTrialsFailed
+
+    types, (low, high) = search.types, search.penalizer_range
+    space = {
+        "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
+        "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
+    }
+
+    def objective(point: dict[str, Any]) -> dict[str, Any]:
+        out = evaluate(point["type"], float(point["penalizer"]))
+        return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
+
+    trials = Trials() if search.trials is None else search.trials
+    with contextlib.suppress(AllTrialsFailed):  # reported by _run with the trials' errors
+        fmin(objective, space, algo=tpe.suggest, max_evals=search.max_evals, trials=trials,
+             rstate=np.random.default_rng(search.seed), show_progressbar=False)
+    rows = []
+    for i, trial in enumerate(trials.trials):
+        vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
+        point = space_eval(space, vals)
+        res = trial.get("result") or {}
+        status = "ok" if res.get("status") == STATUS_OK else "fail"
+        rows.append({"trial": i, "type": point["type"], "penalizer": float(point["penalizer"]),
+                     "loss": res.get("loss", math.nan), "status": status,
+                     "penalizer_used": res.get("penalizer_used", math.nan), "error": res.get("error", "")})
+    return rows
+
+
+SEARCHES: dict[str, Callable[[Evaluate, Search], list[dict[str, Any]]]] = {
+    "hyperopt": _hyperopt_rows, "optuna": optuna_rows}
+
+
 def _run(
     evaluate: Callable[[str, float], dict[str, Any]],
     types: Sequence[str],
@@ -82,40 +120,18 @@ def _run(
     trials: Any,
     default: tuple[str, float],
     what: str,
+    backend: str = "hyperopt",
+    field: str = "model.tuning",
 ) -> TuningResult:
-    """Evaluate the default (max_evals 0) or run TPE; return the best successful trial."""
+    """Evaluate the default (max_evals 0, nothing imported) or run the backend's TPE; return the best trial."""
     if max_evals == 0:
         result = evaluate(*default)
         table = pd.DataFrame([{"trial": 0, "type": default[0], "penalizer": default[1], **result}])
         tuned = False
     else:
-        with quiet():  # hyperopt imports pkg_resources, as lifetimes does
-            from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
-            from hyperopt.exceptions import AllTrialsFailed
-
-        low, high = penalizer_range
-        space = {
-            "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
-            "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
-        }
-
-        def objective(point: dict[str, Any]) -> dict[str, Any]:
-            out = evaluate(point["type"], float(point["penalizer"]))
-            return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
-
-        trials = Trials() if trials is None else trials
-        with contextlib.suppress(AllTrialsFailed):  # reported below with the trials' errors
-            fmin(objective, space, algo=tpe.suggest, max_evals=max_evals, trials=trials,
-                 rstate=np.random.default_rng(seed), show_progressbar=False)
-        rows = []
-        for i, trial in enumerate(trials.trials):
-            vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
-            point = space_eval(space, vals)
-            res = trial.get("result") or {}
-            status = "ok" if res.get("status") == STATUS_OK else "fail"
-            rows.append({"trial": i, "type": point["type"], "penalizer": float(point["penalizer"]),
-                         "loss": res.get("loss", math.nan), "status": status,
-                         "penalizer_used": res.get("penalizer_used", math.nan), "error": res.get("error", "")})
+        if backend not in SEARCHES:
+            raise ConfigError(f"{field}.backend must be one of {', '.join(SEARCHES)} (got {backend!r}).")
+        rows = SEARCHES[backend](evaluate, Search(types, penalizer_range, max_evals, seed, field, trials))
         table = pd.DataFrame(rows, columns=TRIAL_COLUMNS)
         tuned = True
     table = table.reindex(columns=TRIAL_COLUMNS)
@@ -138,6 +154,7 @@ def tune_frequency(
     trials: Any = None,
     default_type: str | None = None,
     default_penalizer: float = 0.0,
+    backend: str = "hyperopt",
 ) -> TuningResult:
     """Choose (type, penalizer) minimising the holdout purchase error per customer.
 
@@ -166,7 +183,8 @@ def tune_frequency(
                        f"{model_type} penalizer={penalizer:g}: some expected purchases are not finite")
 
     default = (default_type or types[0], float(default_penalizer))
-    return _run(evaluate, types, penalizer_range, max_evals, seed, trials, default, "frequency model")
+    return _run(evaluate, types, penalizer_range, max_evals, seed, trials, default, "frequency model", backend,
+                "model.frequency.tuning")
 
 
 def tune_monetary(
@@ -178,6 +196,7 @@ def tune_monetary(
     trials: Any = None,
     q_constraint: bool = True,
     default_penalizer: float = 0.0,
+    backend: str = "hyperopt",
 ) -> TuningResult:
     """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error of repeat customers.
 
@@ -211,4 +230,4 @@ def tune_monetary(
                        model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
 
     return _run(evaluate, ["gamma_gamma"], penalizer_range, max_evals, seed, trials,
-                ("gamma_gamma", float(default_penalizer)), "monetary model")
+                ("gamma_gamma", float(default_penalizer)), "monetary model", backend, "model.monetary.tuning")

@@ -98,14 +98,17 @@ def to_pandas_groups(groups: DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return frame.astype(float).sort_values(list(keys), ignore_index=True)
 
 
-def make_trials(ctx: Any, parallelism: int) -> Any:
-    """hyperopt ``SparkTrials`` on Databricks (parallel fits on the cluster), None (plain ``Trials``) locally."""
-    if not ctx.is_databricks:
+def make_trials(ctx: Any, tuning: Any) -> Any:
+    """hyperopt ``SparkTrials`` on Databricks (parallel fits on the cluster), None (plain ``Trials``) locally.
+
+    None, importing nothing, when ``tuning`` (a TuningConfig) runs no search or uses another backend than hyperopt.
+    """
+    if not ctx.is_databricks or tuning.max_evals == 0 or tuning.backend != "hyperopt":
         return None
     with quiet():
         from hyperopt import SparkTrials
 
-    return SparkTrials(parallelism=parallelism, spark_session=ctx.spark)
+    return SparkTrials(parallelism=tuning.parallelism, spark_session=ctx.spark)
 
 
 def run_tags(ctx: Any, step: str) -> dict[str, str]:

@@ -113,7 +113,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
             tuned = tune_frequency(
                 groups, tuning.types, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals,
-                loss=tuning.loss, seed=tuning.seed, trials=_training.make_trials(ctx, tuning.parallelism),
+                loss=tuning.loss, seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
                 default_type=cfg.type, default_penalizer=cfg.penalizer,
             )
             _training.log_trials(tuned.trials)

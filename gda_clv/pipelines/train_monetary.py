@@ -154,7 +154,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
             tuned = tune_monetary(
                 groups, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals, loss=tuning.loss,
-                seed=tuning.seed, trials=_training.make_trials(ctx, tuning.parallelism),
+                seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
                 q_constraint=cfg.q_constraint, default_penalizer=cfg.penalizer,
             )
             _training.log_trials(tuned.trials)

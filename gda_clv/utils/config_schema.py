@@ -71,6 +71,7 @@ class TuningConfig(_Strict):
     loss: Literal["rmse", "mae"] = "rmse"
     parallelism: int = Field(1, gt=0)
     seed: int = 42
+    backend: Literal["hyperopt", "optuna"] = "hyperopt"
 
     @model_validator(mode="after")
     def _range(self) -> TuningConfig:

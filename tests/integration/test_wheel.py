@@ -39,15 +39,28 @@ def test_wheel_ships_config_and_entry_points(wheel: Path) -> None:
     assert "Requires-Dist: pyspark" not in requires  # the cluster provides Spark
 
 
-@pytest.mark.parametrize("profile", ["dbr-16.4", "dbr-17.3"])
+# Each runtime mirror runs on its runtime's Python (Makefile); `make test PROFILE=...` covers the other one.
+PROFILE_PYTHON = {"dbr-16.4": (3, 11), "dbr-17.3": (3, 12)}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILE_PYTHON))
 def test_wheel_installs_on_each_runtime_profile(wheel: Path, profile: str, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
+    """As a job library: the runtime's pins first, then the wheel unpinned; it may move only allow-listed pins."""
+    if sys.version_info[:2] != PROFILE_PYTHON[profile]:
+        pytest.skip(f"{profile} mirrors Python {PROFILE_PYTHON[profile]}; run make test PROFILE={profile}")
+    venv, pins = tmp_path / "venv", REPO / "constraints" / f"{profile}.txt"
+    python = str(venv / "bin" / "python")
     subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-         "-c", str(REPO / "constraints" / f"{profile}.txt"), str(wheel)],
-        check=True, capture_output=True, text=True,
-    )
+    for args in (["-r", str(pins)], [str(wheel)]):
+        subprocess.run([str(UV), "pip", "install", "--quiet", "--python", python, *args],
+                       check=True, capture_output=True, text=True)
+    freeze = tmp_path / "freeze.txt"
+    freeze.write_text(subprocess.run([str(UV), "pip", "freeze", "--python", python],
+                                     check=True, capture_output=True, text=True).stdout)
+    moves = subprocess.run([sys.executable, str(REPO / "tests" / "runtime_moves.py"), str(pins), str(freeze)],
+                           capture_output=True, text=True)
+    assert moves.returncode == 0, moves.stdout
+    subprocess.run([python, "-c", "import hyperopt"], check=True, capture_output=True, text=True)
     result = subprocess.run([str(venv / "bin" / "gda-clv"), "--help"], capture_output=True, text=True, check=True)
     assert "prepare" in result.stdout and "train-frequency" in result.stdout and "job-gen" in result.stdout
     # From the wheel alone (no repo checkout on the path), the shipped conf validates.
