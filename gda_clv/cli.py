@@ -34,7 +34,7 @@ TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "job-gen": ("gda_clv.utils.job_gen", "render conf/templates.yml into conf/deployment.yml (dbx) and a bundle"),
     "schedule": ("gda_clv.utils.job_templates_scheduler_gen", "write Quartz cron schedules into conf/templates.yml"),
     "check-meta": ("gda_clv.utils.job_meta_checker", "check commit ids in deployment.yml and champion models"),
-    "workflow": ("gda_clv.workflow.runner", "run a rendered workflow locally, one process per task, as Databricks does"),
+    "workflow": ("gda_clv.workflow.runner", "run a rendered workflow locally, a process per task, as Databricks does"),
 }
 
 

@@ -41,4 +41,4 @@ def print_table(tasks: Iterable[TaskLike]) -> None:
     rows = [COLUMNS, *(_row(t) for t in tasks)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), flush=True)
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), flush=True)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -205,10 +207,8 @@ def _swap_env(params: list[str], env: str) -> list[str]:
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, 9)
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -232,7 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--templates", type=Path, help="default: ROOT/conf/templates.yml")
     parser.add_argument("--environments-dir", type=Path, help="default: ROOT/conf/environments")
     parser.add_argument("--runs-dir", type=Path, default=Path(".gda_clv") / "workflow_runs",
-                        help="run logs go to RUNS_DIR/<run_id>/<task_key>/attempt-N.log (default .gda_clv/workflow_runs)")
+                        help="logs go to RUNS_DIR/<run_id>/<task_key>/attempt-N.log (default .gda_clv/workflow_runs)")
     parser.add_argument("--retry-interval-scale", type=float, default=1.0, metavar="F",
                         help="multiply each task's min_retry_interval_millis by F for local runs "
                              "(default 1 = as Databricks; e.g. 0.001 turns 5 minutes into 0.3 s)")
