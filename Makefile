@@ -76,3 +76,14 @@ deploy:  ## make deploy ENV=dev|staging|prod: wheel, job-gen, commit checks, dbx
 	$(DEPLOY_VENV)/bin/dbx configure --environment $(ENV) --workspace-dir $(WORKSPACE_ROOT)/$(ENV)/dbx \
 		--artifact-location dbfs:$(WORKSPACE_ROOT)/$(ENV)/artifacts
 	$(DEPLOY_VENV)/bin/dbx deploy --deployment-file conf/deployment.yml --environment $(ENV)
+
+# ---- local Databricks job runner: PostgreSQL for the shared Hive metastore + MLflow store (scripts/local_services.sh) ----
+.PHONY: services services-stop workflow-test
+services:  ## start the local PostgreSQL that concurrent workflow tasks share (idempotent)
+	scripts/local_services.sh start
+
+services-stop:  ## stop it
+	scripts/local_services.sh stop
+
+workflow-test: $(STAMP) services  ## the workflow runner's tests
+	$(PY) -m pytest -q tests/integration/test_workflow_runner.py tests/integration/test_workflow_runner_pipelines.py
