@@ -98,3 +98,14 @@ else
 	@# .dbx/project.json (written by job-gen) puts dbx's artifacts on the environment's UC volume.
 	$(DEPLOY_VENV)/bin/dbx deploy --deployment-file conf/deployment.yml --environment $(ENV)
 endif
+
+# ---- local Databricks job runner: PostgreSQL for the shared Hive metastore + MLflow store (scripts/local_services.sh) ----
+.PHONY: services services-stop workflow-test
+services:  ## start the local PostgreSQL that concurrent workflow tasks share (idempotent)
+	scripts/local_services.sh start
+
+services-stop:  ## stop it
+	scripts/local_services.sh stop
+
+workflow-test: $(STAMP) services  ## the workflow runner's tests
+	$(PY) -m pytest -q tests/integration/test_workflow_runner.py tests/integration/test_workflow_runner_pipelines.py

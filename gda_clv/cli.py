@@ -39,6 +39,7 @@ TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "check-meta": ("gda_clv.utils.job_meta_checker", "check commit ids in deployment.yml and champion models"),
     "workspace-setup": ("gda_clv.utils.api.workspace_setup",
                         "create an environment's workspace folders and experiment; apply its permissions"),
+    "workflow": ("gda_clv.workflow.runner", "run a rendered workflow locally, a process per task, as Databricks does"),
 }
 
 OWN_DATA_HELP = """\

@@ -233,6 +233,7 @@ class JobContext(metaclass=Singleton):
             return SparkSession.builder.getOrCreate()
         runtime = self.config.runtime
         with log_phase(self.logger, f"starting local Spark ({runtime.spark_master}, state in {self.state_dir})"):
-            session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions)
+            session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions,
+                                          metastore_url=runtime.metastore_url)
         session.sparkContext.setLogLevel("ERROR")
         return session

@@ -166,6 +166,7 @@ class RuntimeConfig(_Strict):
     spark_master: str = "local[*]"
     shuffle_partitions: int = Field(8, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metastore_url: Optional[str] = None
 
 
 class Config(_Strict):

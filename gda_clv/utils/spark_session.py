@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from gda_clv.errors import ConfigError
+
 
 def active_session() -> SparkSession | None:
     """The session Databricks (or a notebook) already started, if any."""
@@ -18,11 +20,14 @@ def build_local_session(
     master: str = "local[*]",
     shuffle_partitions: int = 8,
     app_name: str = "gda_clv",
+    metastore_url: str | None = None,
 ) -> SparkSession:
     """A local SparkSession whose Derby metastore and warehouse live under ``state_dir``.
 
     Tables written in one run are visible to the next (same folder), which is what makes the
     embedded default behave like a workspace: prepare writes, train reads, project writes.
+    ``metastore_url`` (``jdbc:postgresql://...``) replaces Derby, which admits one process, by a metastore that
+    several task processes share (scripts/local_services.sh serves one).
     """
     state_dir = Path(state_dir).resolve()
     remove_leftover_artifact_dirs(Path.cwd())
@@ -36,11 +41,16 @@ def build_local_session(
     java_options = (
         f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j} -Dgda_clv.spark_log={spark_log}"
     )
+    builder = SparkSession.builder
+    if metastore_url:
+        builder = _shared_metastore(builder, metastore_url)
+    else:
+        builder = builder.config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                                 f"jdbc:derby:;databaseName={metastore};create=true")
     return (
-        SparkSession.builder.master(master)
+        builder.master(master)
         .appName(app_name)
         .config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.catalogImplementation", "hive")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -69,3 +79,26 @@ def remove_leftover_artifact_dirs(folder: Path) -> None:
             leftover.rmdir()
     if not any(artifacts.iterdir()):
         artifacts.rmdir()
+
+
+POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+
+
+def _shared_metastore(builder: SparkSession.Builder, url: str) -> SparkSession.Builder:
+    """Hive metastore in PostgreSQL: schema created on first use, the driver jar from Debian's package."""
+    if not url.startswith("jdbc:postgresql:"):
+        raise ConfigError(f"runtime.metastore_url: '{url}' is not a jdbc:postgresql:// URL; "
+                          "leave it null for the embedded Derby metastore")
+    if not POSTGRES_JDBC_JAR.exists():
+        raise ConfigError(f"runtime.metastore_url needs the PostgreSQL JDBC driver at {POSTGRES_JDBC_JAR}: "
+                          "apt-get install -y libpostgresql-jdbc-java")
+    return (
+        builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
+        .config("spark.hadoop.javax.jdo.option.ConnectionDriverName", "org.postgresql.Driver")
+        .config("spark.hadoop.datanucleus.schema.autoCreateAll", "true")
+        # DataNucleus adds foreign keys lazily, on a second connection, while the first holds a transaction on the
+        # referenced table: on PostgreSQL that deadlocks the first table write. Without the constraints it does not.
+        .config("spark.hadoop.datanucleus.schema.autoCreateConstraints", "false")
+        .config("spark.hadoop.hive.metastore.schema.verification", "false")
+        .config("spark.driver.extraClassPath", str(POSTGRES_JDBC_JAR))
+    )
