@@ -23,6 +23,7 @@ from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
+from gda_clv.utils import registry
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -100,7 +101,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
             data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
         )
     with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        registry.set_run_tags(_training.run_tags(ctx, STEP))
         stats = data_stats(groups, full_groups)
         mlflow.log_metrics(stats)
         mlflow.log_params({
