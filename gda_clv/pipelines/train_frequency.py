@@ -4,7 +4,7 @@ Reads the feature rows of the latest as-of; Spark compresses them to distinct (f
 tuples with customer counts, and only those reach the driver. hyperopt picks the penalizer (and optionally the
 model type) on the holdout error; the chosen configuration is fitted on the calibration period (holdout check,
 plots) and, with ``model.frequency.refit_full``, refitted on the full-period summary for scoring. The scoring
-model is logged as a pyfunc model, registered as ``@challenger`` and gated against ``@champion``.
+model is logged as a pyfunc model, registered and gated against ``@champion``; aliases move after the run ended.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Fits on ``filtered_cal`` (repeat calibration customers with positive spend), com
 (frequency, monetary value, holdout) tuples. Checks the model's independence assumption (correlation of frequency
 and monetary value), tunes the penalizer on the holdout spend error and, with the frequency model of the same
 pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs actual holdout revenue of all
-calibration customers in Spark. Registers the model as ``@challenger`` and gates it against ``@champion``.
+calibration customers in Spark. Registers the model and gates it against ``@champion``; aliases move after the run.
 """
 from __future__ import annotations
 
