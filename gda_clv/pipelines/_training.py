@@ -149,7 +149,7 @@ def log_trials(trials: pd.DataFrame) -> None:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A registered ``@challenger`` version and the gate's decision on it, recorded but not yet applied."""
+    """A registered challenger version and the gate's decision on it, recorded but not yet applied."""
 
     model_uri: str
     name: str
@@ -166,7 +166,7 @@ def register_and_decide(
     metric_of: Callable[[Any], float],
     metric: str,
 ) -> Candidate:
-    """Inside the training run: log ``model`` as pyfunc, register it as ``@challenger``, decide the gate against
+    """Inside the training run: log ``model`` as pyfunc, register it (no alias yet), decide the gate against
     ``@champion`` and record the decision (version tags, run tags). No ``@champion`` move: see :func:`promote`.
 
     ``metric_of(model)`` computes the holdout metric of a model on this run's holdout; it is applied to the

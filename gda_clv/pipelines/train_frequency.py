@@ -4,7 +4,7 @@ Reads the feature rows of the latest as-of; Spark compresses them to distinct (f
 tuples with customer counts, and only those reach the driver. hyperopt picks the penalizer (and optionally the
 model type) on the holdout error; the chosen configuration is fitted on the calibration period (holdout check,
 plots) and, with ``model.frequency.refit_full``, refitted on the full-period summary for scoring. The scoring
-model is logged as a pyfunc model, registered as ``@challenger`` and gated against ``@champion``.
+model is logged as a pyfunc model, registered and gated against ``@champion``; aliases move after the run ended.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
+from gda_clv.utils import registry
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -100,7 +101,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
             data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
         )
     with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        registry.set_run_tags(_training.run_tags(ctx, STEP))
         stats = data_stats(groups, full_groups)
         mlflow.log_metrics(stats)
         mlflow.log_params({

@@ -4,7 +4,7 @@ Fits on ``filtered_cal`` (repeat calibration customers with positive spend), com
 (frequency, monetary value, holdout) tuples. Checks the model's independence assumption (correlation of frequency
 and monetary value), tunes the penalizer on the holdout spend error and, with the frequency model of the same
 pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs actual holdout revenue of all
-calibration customers in Spark. Registers the model as ``@challenger`` and gates it against ``@champion``.
+calibration customers in Spark. Registers the model and gates it against ``@champion``; aliases move after the run.
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
                 "the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, monetary_value_cal > 0)."
             )
     with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        registry.set_run_tags(_training.run_tags(ctx, STEP))
         weight = groups["weight"].to_numpy(float)
         correlation = weighted_correlation(groups["frequency_cal"].to_numpy(float),
                                            groups["monetary_value_cal"].to_numpy(float), weight)
@@ -145,7 +145,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         stats = {"n_customers": float(weight.sum()),
                  "n_distinct_tuples": float(len(compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))))}
         mlflow.log_metrics({**stats, "frequency_monetary_correlation": correlation})
-        mlflow.set_tag("correlation_warning", str(correlation_warning))
+        registry.set_run_tags({"correlation_warning": str(correlation_warning)})
         mlflow.log_params({
             "as_of": str(data.as_of), "calibration_end": str(data.calibration_end), "q_constraint": cfg.q_constraint,
             "tuning_max_evals": tuning.max_evals, "tuning_loss": tuning.loss, "model_type": "gamma_gamma",
@@ -169,7 +169,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
             frequency_model, frequency_ref = frequency_model_for_run(ctx)
             revenue = revenue_check(data.features, frequency_model, model)
         mlflow.log_metrics({**_training.fit_metrics(model), **spend, **revenue})
-        mlflow.set_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
+        registry.set_run_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
         mlflow.log_dict(model.to_dict(), "fits.json")
         metric = f"holdout_spend_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):

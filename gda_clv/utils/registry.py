@@ -90,14 +90,19 @@ def set_version_tags(name: str, version: str, tags: dict[str, str], client: Mlfl
         client.set_model_version_tag(name, str(version), key, value)
 
 
+def set_run_tags(tags: dict[str, str]) -> None:
+    """Set tags on the active MLflow run after checking their keys against Unity Catalog's rules."""
+    check_tag_keys(tags, "the MLflow run")
+    mlflow.set_tags(tags)
+
+
 def register_challenger(
     model_uri: str, name: str, tags: dict[str, str] | None = None, client: MlflowClient | None = None
 ) -> ModelVersion:
-    """Register ``model_uri`` as a new version of ``name`` and point ``@challenger`` at it."""
+    """Register ``model_uri`` as a new version of ``name``; aliases move after the gate decision (:func:`promote`)."""
     check_tag_keys(tags or {}, f"a new version of {name}")
     client = client or MlflowClient()
     version = mlflow.register_model(model_uri, name, tags=tags)
-    client.set_registered_model_alias(name, CHALLENGER, version.version)
     return client.get_model_version(name, version.version)
 
 
@@ -166,9 +171,24 @@ def record_decision(name: str, decision: GateDecision, client: MlflowClient | No
 
 
 def promote(name: str, decision: GateDecision, client: MlflowClient | None = None) -> None:
-    """Move ``@champion`` to the challenger if the decision says so; the decision must be recorded already."""
+    """Point ``@challenger``, and ``@champion`` if the decision says so, at the challenger version.
+
+    ModelError, with no alias moved, unless the decision is recorded on the version and the MLflow run that logged
+    it has ended FINISHED (a killed or failed training run never gets an alias).
+    """
+    client = client or MlflowClient()
+    version = client.get_model_version(name, decision.challenger_version)
+    if "gate_promoted" not in version.tags:
+        raise ModelError(f"'{name}' v{version.version} has no recorded gate decision; record it before promoting.")
+    status = client.get_run(version.run_id).info.status if version.run_id else "FINISHED"
+    if status != "FINISHED":
+        raise ModelError(
+            f"'{name}' v{version.version} comes from MLflow run {version.run_id} with status {status}; "
+            "aliases move only after the training run has ended FINISHED."
+        )
+    client.set_registered_model_alias(name, CHALLENGER, decision.challenger_version)
     if decision.promoted:
-        (client or MlflowClient()).set_registered_model_alias(name, CHAMPION, decision.challenger_version)
+        client.set_registered_model_alias(name, CHAMPION, decision.challenger_version)
 
 
 def validate_and_promote(
@@ -205,7 +225,7 @@ def log_gate_decision(decision: GateDecision) -> None:
     if decision.champion_metric is not None:
         metrics[f"gate_champion_{decision.metric}"] = decision.champion_metric
     mlflow.log_metrics(metrics)
-    mlflow.set_tags(
+    set_run_tags(
         {
             "gate_mode": decision.mode,
             "gate_passed": str(decision.passed),

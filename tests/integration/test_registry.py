@@ -34,14 +34,14 @@ def test_first_model_becomes_champion_then_gate_rejects_a_worse_one(model_uri: s
     name = _name()
     client = MlflowClient()
     v1 = registry.register_challenger(model_uri, name, tags={"holdout_rmse": "1.0"})
-    assert (str(v1.version), v1.aliases) == ("1", ["challenger"])
+    assert (str(v1.version), v1.aliases) == ("1", [])  # no alias before the gate decision
     first = registry.validate_and_promote(name, "1", 1.0, _fail_if_called, "enabled", 0.05, "holdout_rmse")
     assert (first.promoted, first.passed, first.champion_version) == (True, None, None)
     assert first.reason == "no champion yet: the first model becomes champion"
     assert registry.aliases_of(name, "1") == ["challenger", "champion"]
 
     v2 = registry.register_challenger(model_uri, name)
-    assert registry.aliases_of(name, v2.version) == ["challenger"]
+    assert registry.aliases_of(name, v2.version) == []
     evaluated: list[str] = []
 
     def champion_metric(version: object) -> float:
@@ -161,3 +161,30 @@ def test_the_decision_is_recorded_before_champion_moves(model_uri: str) -> None:
     assert (tags["gate_mode"], tags["gate_promoted"], tags["gate_challenger_holdout_rmse"]) == ("enabled", "True", "1")
     registry.promote(name, decision)
     assert str(registry.version_by_alias(name, registry.CHAMPION).version) == version
+
+
+def test_run_tags_are_checked_like_version_tags(mlflow_experiment: str) -> None:
+    with mlflow.start_run() as run, pytest.raises(ModelError, match="tag key 'gate.mode' on the MLflow run"):
+        registry.set_run_tags({"gate.mode": "enabled"})
+    assert "gate.mode" not in MlflowClient().get_run(run.info.run_id).data.tags
+
+
+def test_no_alias_moves_while_the_training_run_is_running(mlflow_experiment: str, bgnbd_cdnow: FrequencyModel) -> None:
+    name, client = _name(), MlflowClient()
+    with mlflow.start_run() as run:
+        version = str(registry.register_challenger(log_pyfunc_model(bgnbd_cdnow, "frequency", EXAMPLE).model_uri,
+                                                   name).version)
+        decision = registry.decide(name, version, 1.0, _fail_if_called, "enabled", 0.05, "rmse")
+        with pytest.raises(ModelError) as err:
+            registry.promote(name, decision)  # decision not recorded yet
+        assert str(err.value) == f"'{name}' v1 has no recorded gate decision; record it before promoting."
+        registry.record_decision(name, decision)
+        with pytest.raises(ModelError) as err:
+            registry.promote(name, decision)
+        assert str(err.value) == (
+            f"'{name}' v1 comes from MLflow run {run.info.run_id} with status RUNNING; "
+            "aliases move only after the training run has ended FINISHED."
+        )
+        assert client.get_model_version(name, version).aliases == []
+    registry.promote(name, decision)
+    assert registry.aliases_of(name, version) == ["challenger", "champion"]
