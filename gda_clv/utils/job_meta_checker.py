@@ -29,7 +29,7 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def head_commit(root: Path) -> str:
-    """HEAD of the repository at ``root``."""
+    """HEAD of the repository at ``root``; raises ``ConfigError`` when ``root`` is not a git repository with commits."""
     done = _git(root, "rev-parse", "HEAD")
     if done.returncode != 0:
         raise ConfigError(f"{root} is not a git repository with commits: {done.stderr.strip()}")
@@ -51,7 +51,10 @@ def commit_problem(root: Path, commit: str | None, max_behind: int) -> str | Non
 
 
 def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, str]]:
-    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``."""
+    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``.
+
+    Raises ``ConfigError`` when ``deployment_file`` does not exist (run ``gda-clv job-gen`` first).
+    """
     if not deployment_file.is_file():
         raise ConfigError(f"{deployment_file} does not exist; run `gda-clv job-gen` first")
     content = yaml.safe_load(deployment_file.read_text(encoding="utf-8")) or {}

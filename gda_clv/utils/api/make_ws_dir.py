@@ -15,7 +15,10 @@ SUBFOLDERS = ("experiments", "jobs")
 
 
 def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
-    """The folders of the layout, parents first."""
+    """The folders of the layout, parents first.
+
+    Raises ``ConfigError`` when ``root`` is not an absolute workspace path.
+    """
     root = root.rstrip("/")
     if not root.startswith("/"):
         raise ConfigError(f"deployment.workspace.root: '{root}' must be an absolute workspace path like /Shared/x")
@@ -26,7 +29,11 @@ def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
 
 
 def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -> dict[str, list[str]]:
-    """Create the missing folders; returns {"created": [...], "existing": [...]}."""
+    """Create the missing folders; returns {"created": [...], "existing": [...]}.
+
+    Raises ``ConfigError`` when a path exists but is not a folder, and a permission error naming the right that is
+    missing when the caller may not read or create a folder.
+    """
     from databricks.sdk.errors import NotFound, PermissionDenied
     from databricks.sdk.service.workspace import ObjectType
 
@@ -55,7 +62,10 @@ def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -
 
 
 def make_env_dirs(settings: dict[str, Any], client: Any = None) -> dict[str, list[str]]:
-    """Folders from an environment's validated ``deployment`` section (``workspace.root``, ``workspace.regions``)."""
+    """Folders from an environment's validated ``deployment`` section (``workspace.root``, ``workspace.regions``).
+
+    Returns what :func:`make_workspace_dirs` returns; raises ``ConfigError`` when ``workspace.root`` is missing.
+    """
     workspace = settings.get("workspace") or {}
     if not workspace.get("root"):
         raise ConfigError("deployment.workspace.root is required to create the workspace folders")

@@ -26,7 +26,11 @@ def _acl(entries: Iterable[Mapping[str, Any]], where: str) -> list[Any]:
 
 
 def set_job_permissions(job_name: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
-    """Replace the access list of the job named ``job_name``; returns its job id."""
+    """Replace the access list of the job named ``job_name``; returns its job id.
+
+    Raises ``ConfigError`` for an ACL entry without ``permission_level`` or when not exactly one job has that name,
+    and a permission error naming the missing right when the caller may not list jobs or manage the job.
+    """
     from databricks.sdk.errors import PermissionDenied
 
     client = client or workspace_client()
@@ -46,7 +50,11 @@ def set_job_permissions(job_name: str, acl: Iterable[Mapping[str, Any]], client:
 
 
 def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
-    """Replace the access list of the experiment at workspace ``path``; returns its experiment id."""
+    """Replace the access list of the experiment at workspace ``path``; returns its experiment id.
+
+    Raises ``ConfigError`` when the experiment does not exist or an ACL entry lacks ``permission_level``, and a
+    permission error naming the missing right when the caller may not read or manage it.
+    """
     from databricks.sdk.errors import NotFound, PermissionDenied
 
     client = client or workspace_client()
@@ -64,7 +72,11 @@ def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], clie
 
 
 def grant_model_privileges(full_name: str, grants: Iterable[Mapping[str, Any]], client: Any = None) -> None:
-    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals."""
+    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals.
+
+    Returns nothing. Raises ``ConfigError`` for a name that is not ``catalog.schema.model`` or a grant without
+    ``principal`` and ``privileges``, and a permission error when the caller may not grant them.
+    """
     from databricks.sdk.errors import PermissionDenied
     from databricks.sdk.service.catalog import PermissionsChange, Privilege
 
