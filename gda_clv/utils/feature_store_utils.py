@@ -45,7 +45,7 @@ class Timeline:
 
     @property
     def as_of(self) -> dt.date:
-        """The date the features describe: the observation end."""
+        """The date the features describe, which is the observation end."""
         return self.observation_end
 
     @property
