@@ -109,7 +109,8 @@ def rows(region: str = "NOAM") -> list[Row]:
     for path in shipped_layers(region):
         shipped.update(_flatten(yaml.safe_load(path.read_text()) or {}))
         comments.update(yaml_comments(path))
-    env_keys = {p.stem: set(_flatten(yaml.safe_load(p.read_text()) or {})) for p in sorted(CONF.glob("environments/*.yml"))}
+    env_files = sorted(CONF.glob("environments/*.yml"))
+    env_keys = {p.stem: set(_flatten(yaml.safe_load(p.read_text()) or {})) for p in env_files}
     result = []
     for key, (type_text, schema_default) in _schema_leaves(Config).items():
         if key == "env":
