@@ -11,10 +11,11 @@ BOOT := .venv-boot
 UV := $(BOOT)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(PROFILE)
+DOCS_STAMP := $(VENV)/.docs-installed-$(PROFILE)
 ENV ?= local
 SPARK_PROFILE_NOTE := profile $(PROFILE) (constraints/$(PROFILE).txt)
 
-.PHONY: help env run test lint bench wheel clean
+.PHONY: help env run test lint bench wheel clean docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,12 +38,12 @@ $(STAMP): $(UV) requirements.txt unit-requirements.txt bench-requirements.txt co
 		-r unit-requirements.txt -r bench-requirements.txt
 	touch $(STAMP)
 
-env: $(STAMP)  ## create .venv with the runtime profile's pinned packages
+env: $(STAMP) $(DOCS_STAMP)  ## create .venv with the runtime profile's pinned packages
 
 run: $(STAMP)  ## run the whole pipeline on the embedded default (local Spark, sqlite MLflow)
 	$(VENV)/bin/gda-clv run --env $(ENV) --summary-json .gda_clv/last_run_summary.json
 
-test: $(STAMP)  ## run lint and the whole test suite
+test: $(STAMP) $(DOCS_STAMP)  ## run lint and the whole test suite
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 	$(PY) tests/runtime_moves.py constraints/$(PROFILE).txt $(VENV)/wheel-installed.txt
@@ -57,8 +58,19 @@ wheel: $(STAMP)  ## build dist/gda_clv-*.whl
 bench: $(STAMP)  ## benchmarks against lifetimes / DuckDB (not part of make test)
 	$(PY) -m bench
 
+# Sphinx and its extensions go into .venv on top of the profile's pins (constraints keep every pinned package where it
+# is); the test suite builds the docs too, so `make test` installs them.
+$(DOCS_STAMP): $(STAMP) docs-requirements.txt
+	$(UV) pip install --quiet --python $(PY) -c constraints/$(PROFILE).txt -r docs-requirements.txt
+	touch $@
+
+docs: $(DOCS_STAMP)  ## build the documentation site into docs/_build/html (warnings are errors)
+	rm -rf docs/_build/html docs/generated
+	$(PY) -m sphinx -E -b html -W --keep-going docs docs/_build/html
+	@echo "== docs: open docs/_build/html/index.html"
+
 clean:  ## remove environments and local run state
-	rm -rf .venv .venv-dbr-* $(BOOT) .gda_clv dist build *.egg-info
+	rm -rf .venv .venv-dbr-* $(BOOT) .gda_clv dist build *.egg-info docs/_build docs/generated
 
 # ---- deployment: dbx 0.8.19 in its own venv (its pins conflict with the runtime's), job-gen, dbx deploy ----
 DEPLOY_VENV := .venv-deploy

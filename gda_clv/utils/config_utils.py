@@ -51,6 +51,7 @@ def resolve_state_dir(state_dir: str | Path, conf_dir: Path | None = None) -> Pa
 
 
 def available_envs(conf_dir: Path) -> list[str]:
+    """Names of the environments with a file in ``conf_dir/environments``, sorted."""
     return sorted(p.stem for p in (conf_dir / "environments").glob("*.yml"))
 
 
@@ -69,7 +70,10 @@ def _parse_yaml(text: str) -> Any:
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from ``path``; an empty file is an empty mapping."""
+    """A YAML mapping from ``path``; an empty file is an empty mapping.
+
+    Raises ``ConfigError`` when the file is missing, is not valid YAML or its top level is not a mapping.
+    """
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -84,7 +88,10 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_set(item: str) -> dict[str, Any]:
-    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML."""
+    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML.
+
+    Raises ``ConfigError`` when ``item`` is not ``dotted.key=value`` or the value is not valid YAML.
+    """
     key, sep, raw = item.partition("=")
     if not sep or not key.strip() or any(not part for part in key.split(".")):
         raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. --set data.freq=W")
@@ -109,6 +116,7 @@ class MergedConfig:
     origins: dict[str, str] = field(default_factory=dict)
 
     def overlay(self, layer: Mapping[str, Any], origin: str) -> None:
+        """Merge ``layer`` over the data (mappings recursively, anything else replaced), recording ``origin``."""
         _merge_into(self.data, layer, origin, self.origins, prefix="")
 
     def origin_of(self, dotted: str) -> str:
@@ -148,7 +156,11 @@ def merge_layers(
     conf_files: Sequence[str | Path] = (),
     overrides: Sequence[str] = (),
 ) -> MergedConfig:
-    """All layers for ``env`` merged, with the origin of every key."""
+    """All layers for ``env`` merged, with the origin of every key.
+
+    Raises ``ConfigError`` for an unknown environment or a layer that cannot be read (see :func:`load_yaml`,
+    :func:`parse_set`).
+    """
     conf_dir = Path(conf_dir) if conf_dir else default_conf_dir()
     envs = available_envs(conf_dir)
     if env not in envs:
@@ -196,6 +208,8 @@ def load_config(
 
 
 def format_validation_error(exc: ValidationError, merged: MergedConfig) -> str:
+    """The message of a failed validation: one line per problem with the dotted key, what is allowed and the layer
+    that set the key."""
     lines = [f"invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''}):"]
     for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
