@@ -31,7 +31,10 @@ class Search:
 
 
 def optuna_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
-    """Run ``max_evals`` seeded optuna TPE trials; one row per trial (trial, type, penalizer, loss, status, ...)."""
+    """Run ``max_evals`` seeded optuna TPE trials; one row per trial (trial, type, penalizer, loss, status, ...).
+
+    Raises ConfigError when optuna is not installed.
+    """
     try:
         import optuna
     except ImportError:

@@ -108,7 +108,10 @@ def _check_root(name: str, root: Mapping[str, Any], is_main: bool) -> None:
 
 
 def check_bundle(files: Mapping[str, str]) -> None:
-    """Check rendered bundle files ``{relative path: YAML text}`` (``databricks.yml`` plus included files)."""
+    """Check rendered bundle files ``{relative path: YAML text}`` (``databricks.yml`` plus included files).
+
+    Raises ConfigError naming every problem found.
+    """
     if "databricks.yml" not in files:
         raise ConfigError("bundle: databricks.yml is missing")
     for name, text in files.items():

@@ -47,7 +47,10 @@ def commit_problem(root: Path, commit: str | None, max_behind: int) -> str | Non
 
 
 def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, str]]:
-    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``."""
+    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``.
+
+    Raises ConfigError when the deployment file cannot be read.
+    """
     if not deployment_file.is_file():
         raise ConfigError(f"{deployment_file} does not exist; run `gda-clv job-gen` first")
     content = yaml.safe_load(deployment_file.read_text(encoding="utf-8")) or {}
@@ -79,7 +82,10 @@ def bundle_problems(bundle_dir: Path, commit: str) -> list[dict[str, str]]:
 
 
 def wheel_commit(wheel: Path) -> str | None:
-    """The commit setup.py stamped into ``wheel`` (gda_clv/_build_info.py), or None."""
+    """The commit setup.py stamped into ``wheel`` (gda_clv/_build_info.py), or None.
+
+    Raises ConfigError when the wheel file does not exist.
+    """
     if not wheel.is_file():
         raise ConfigError(f"--wheel {wheel}: no such file; build it with `make wheel`")
     with zipfile.ZipFile(wheel) as archive:

@@ -18,7 +18,10 @@ VOLUME = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+$")
 
 
 def workspace_root(env: str, deployment: Mapping[str, Any]) -> str:
-    """``deployment.workspace.root`` without a trailing slash, default ``/Shared/gda_clv/<env>``."""
+    """``deployment.workspace.root`` without a trailing slash, default ``/Shared/gda_clv/<env>``.
+
+    Raises ConfigError when the root is not absolute.
+    """
     root = str((deployment.get("workspace") or {}).get("root") or f"/Shared/gda_clv/{env}").rstrip("/")
     if not root.startswith("/"):
         raise ConfigError(f"deployment.workspace.root: '{root}' must be an absolute workspace path like /Shared/x")
@@ -44,7 +47,10 @@ def registered_model_name(config: Config, kind: str) -> str:
 
 
 def volume(deployment: Mapping[str, Any], where: str = "deployment.workspace.volume") -> str:
-    """The environment's Unity Catalog volume ``/Volumes/<catalog>/<schema>/<volume>``."""
+    """The environment's Unity Catalog volume ``/Volumes/<catalog>/<schema>/<volume>``.
+
+    Raises ConfigError when the volume path is not a UC volume.
+    """
     value = str((deployment.get("workspace") or {}).get("volume") or "").rstrip("/")
     if not VOLUME.match(value):
         raise ConfigError(f"{where}: '{value}' must be a Unity Catalog volume /Volumes/<catalog>/<schema>/<volume> "

@@ -10,6 +10,8 @@ COLUMNS = ("task", "state", "attempt", "start", "duration", "exit", "log")
 
 
 class TaskLike(Protocol):
+    """What the run page reads of a task: its key, state, attempts, times, exit code and log."""
+
     key: str
     status: str
     attempts: int

@@ -131,7 +131,11 @@ class WorkflowRun:
         print_event(task)
 
     def command(self, task: TaskRun) -> list[str]:
-        """argv of the task's process, as its task type starts on Databricks, with references resolved."""
+        """argv of the task's process, as its task type starts on Databricks, with references resolved.
+
+        Raises ConfigError for a task kind that does not run locally, an entry point that is not installed or a
+        reference that cannot be resolved.
+        """
         references = {**self.references, **task_value_references(self.task_values),
                       "task.name": task.key, "run_id": f"{self.run_id}-{task.key}-{task.attempts}"}
         if "python_wheel_task" in task.spec:
@@ -216,7 +220,10 @@ def _iso(ts: float | None) -> str | None:
 
 
 def render_workflow(root: Path, templates: Path, conf_dir: Path, target: str, name: str) -> dict[str, Any]:
-    """WORKFLOW as job-gen renders it for ``target``, built in memory from the templates."""
+    """WORKFLOW as job-gen renders it for ``target``, built in memory from the templates.
+
+    Raises ConfigError for an unknown workflow or target.
+    """
     loaded = load_templates(templates)
     if name not in loaded["workflows"]:
         raise ConfigError(f"workflow '{name}' is not in {templates}; known: {sorted(loaded['workflows'])}")
@@ -239,7 +246,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """``gda-clv workflow run``: the run summary; status failed (exit 1) when a task did not succeed."""
+    """``gda-clv workflow run``: the run summary; status failed (exit 1) when a task did not succeed.
+
+    Raises ConfigError for --conf-file (not passed to tasks), an unknown workflow or a bad templates file.
+    """
     if args.conf_file:
         raise ConfigError("workflow run: --conf-file is not passed to tasks; use --set key=value")
     root = args.root.resolve()

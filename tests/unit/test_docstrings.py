@@ -70,10 +70,8 @@ NOT_YET_DOCUMENTED: frozenset[str] = frozenset(
         "gda_clv.utils.config_schema:SourceConfig",  # no docstring
         "gda_clv.utils.config_schema:TablesConfig",  # no docstring
         "gda_clv.utils.config_schema:TuningConfig",  # no docstring
-        "gda_clv.utils.job_gen:check_with_bundles",  # raises ConfigError but the docstring does not say so
         "gda_clv.utils.job_gen:check_with_dbx",  # raises ConfigError but the docstring does not say so
         "gda_clv.utils.job_gen:generate",  # raises ConfigError but the docstring does not say so
-        "gda_clv.utils.job_gen:git_commit",  # raises ConfigError but the docstring does not say so
         "gda_clv.utils.job_gen:load_settings",  # raises ConfigError but the docstring does not say so
         "gda_clv.utils.job_gen:load_templates",  # raises ConfigError but the docstring does not say so
         "gda_clv.utils.pipelines.save_to_blob:save_inference_to_blob_storage",  # raises ConfigError, not named

@@ -24,7 +24,10 @@ def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
 
 
 def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -> dict[str, list[str]]:
-    """Create the missing folders; returns {"created": [...], "existing": [...]}."""
+    """Create the missing folders; returns {"created": [...], "existing": [...]}.
+
+    Raises ConfigError for a bad workspace root.
+    """
     from databricks.sdk.errors import NotFound, PermissionDenied
     from databricks.sdk.service.workspace import ObjectType
 

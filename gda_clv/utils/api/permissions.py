@@ -27,7 +27,10 @@ def _acl(entries: Iterable[Mapping[str, Any]], where: str) -> list[Any]:
 
 
 def set_job_permissions(job_name: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
-    """Replace the access list of the job named ``job_name``; returns its job id."""
+    """Replace the access list of the job named ``job_name``; returns its job id.
+
+    Raises ConfigError when no single job has that name or an entry lacks permission_level.
+    """
     from databricks.sdk.errors import PermissionDenied
 
     client = client or workspace_client()
@@ -78,7 +81,10 @@ def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], clie
 
 
 def grant_model_privileges(full_name: str, grants: Iterable[Mapping[str, Any]], client: Any = None) -> None:
-    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals."""
+    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals.
+
+    Raises ConfigError for a malformed grant.
+    """
     from databricks.sdk.errors import PermissionDenied
     from databricks.sdk.service.catalog import PermissionsChange, Privilege
 

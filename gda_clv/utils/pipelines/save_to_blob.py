@@ -202,6 +202,7 @@ def publish_run(output_path: str, run_folder: str, keep_last: int = 5, dbutils: 
     """Make ``run_folder`` the newest complete run (``_COMPLETE``, then ``LATEST``) and keep the last N runs.
 
     Returns the removed ``date/run`` paths.
+    Raises ConfigError when keep_last is below 1.
     """
     if keep_last < 1:
         raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
