@@ -182,6 +182,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "penalizer_used": model.penalizer_used_,
         "q_constraint": cfg.q_constraint,
         "converged": model.converged_,
+        "calibration_fit": {"params": dict(model.params_), "log_likelihood": model.log_likelihood_},
         "correlation": {"frequency_monetary": correlation, "threshold": cfg.correlation_warn_threshold,
                         "warning": correlation_warning},
         "holdout": {**spend, **revenue},

@@ -17,6 +17,7 @@ class SourceColumns(_Strict):
     customer_id: str = "customer_id"
     transaction_date: str = "transaction_date"
     amount: str = "amount"
+    transaction_id: Optional[str] = None
 
 
 class SourceConfig(_Strict):
