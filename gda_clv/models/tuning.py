@@ -67,10 +67,22 @@ def _scored(loss: float, penalizer_used: float, not_finite: str) -> dict[str, An
 
 def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: str) -> None:
     low, high = penalizer_range
-    if not 0 < low < high:
-        raise ConfigError(f"{field}.penalizer_min must be > 0 and below {field}.penalizer_max (got {low}, {high}).")
+    if not 0 <= low < high:
+        raise ConfigError(f"{field}.penalizer_min must be >= 0 and below {field}.penalizer_max (got {low}, {high}).")
     if max_evals < 0:
         raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
+
+
+ZERO_SHARE = 0.2  # with penalizer_min 0: the prior probability TPE gives to the unpenalized fit
+LOG_DECADES = 6  # with penalizer_min 0: the log-uniform part spans penalizer_max * 1e-6 .. penalizer_max
+
+
+def _penalizer_space(hp: Any, low: float, high: float) -> Any:
+    """Log-uniform on [low, high]; with ``low`` 0, the point 0 (prior mass ZERO_SHARE) or log-uniform below high."""
+    if low > 0:
+        return hp.loguniform("penalizer", math.log(low), math.log(high))
+    positive = hp.loguniform("penalizer_positive", math.log(high) - LOG_DECADES * math.log(10), math.log(high))
+    return hp.pchoice("penalizer", [(ZERO_SHARE, 0.0), (1 - ZERO_SHARE, positive)])
 
 
 def _run(
@@ -93,10 +105,9 @@ def _run(
             from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
             from hyperopt.exceptions import AllTrialsFailed
 
-        low, high = penalizer_range
         space = {
             "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
-            "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
+            "penalizer": _penalizer_space(hp, *penalizer_range),
         }
 
         def objective(point: dict[str, Any]) -> dict[str, Any]:
@@ -179,11 +190,15 @@ def tune_monetary(
     q_constraint: bool = True,
     default_penalizer: float = 0.0,
 ) -> TuningResult:
-    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error of repeat customers.
+    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error.
 
     ``groups``: frequency_cal, monetary_value_cal, frequency_holdout, monetary_value_holdout (+ weight). The
-    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0); the loss compares their
-    expected average spend with the actual holdout average spend of those who bought in the holdout.
+    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0). The loss is taken over the
+    repeat customers who bought in the holdout twice: once with their expected average spend given their history,
+    once with the spend predicted for a customer without one (a one-time buyer), the population mean p*v/(q-1).
+    The model assumes spend independent of frequency, so the same holdout spends are its target; the second term
+    keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
+    at 0 (see :func:`_penalizer_space`).
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)
@@ -207,8 +222,11 @@ def tune_monetary(
             return {"status": "fail", "error": str(err), "penalizer_used": math.nan}
         with np.errstate(divide="ignore", invalid="ignore"):
             predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
-        return _scored(weighted_loss(predicted, scored["monetary_value_holdout"], scored["weight"], loss),
-                       model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
+            one_time = model.expected_average_spend(np.zeros(len(scored)), scored["monetary_value_cal"])
+        actual, weight = scored["monetary_value_holdout"].to_numpy(float), scored["weight"].to_numpy(float)
+        error = weighted_loss(np.concatenate([predicted, one_time]), np.concatenate([actual, actual]),
+                              np.concatenate([weight, weight]), loss)
+        return _scored(error, model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
 
     return _run(evaluate, ["gamma_gamma"], penalizer_range, max_evals, seed, trials,
                 ("gamma_gamma", float(default_penalizer)), "monetary model")

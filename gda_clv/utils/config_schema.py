@@ -67,7 +67,7 @@ class TablesConfig(_Strict):
 
 class TuningConfig(_Strict):
     max_evals: int = Field(20, ge=0)
-    penalizer_min: float = Field(1e-6, gt=0)
+    penalizer_min: float = Field(1e-6, ge=0)
     penalizer_max: float = Field(0.1, gt=0)
     loss: Literal["rmse", "mae"] = "rmse"
     parallelism: int = Field(1, gt=0)
