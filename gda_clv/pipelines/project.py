@@ -17,6 +17,7 @@ from gda_clv import __version__
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
 from gda_clv.errors import DataError
+from gda_clv.models.clv import CALENDAR_MONTH_DAYS
 from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.pipelines._training import latest_features
 from gda_clv.utils.config_utils import config_to_dict
@@ -44,6 +45,7 @@ def _scoring_spec(config: Any) -> ScoringSpec:
         discount_rate=projection.discount_rate,
         freq=config.data.freq,
         freq_multiplier=config.data.freq_multiplier,
+        month_days=None if projection.month == "lifetimes" else CALENDAR_MONTH_DAYS,
     )
 
 
@@ -91,6 +93,7 @@ def run(ctx: Any) -> dict[str, Any]:
     try:
         with ctx.phase("project: score customers"):
             customers = scored.count()
+            scoring.check_finite(scored, spec)
             distinct_tuples = scoring.distinct_inputs(features).count()
             thresholds = scoring.tier_thresholds(scored, config.projection.tier_quantiles)
         predictions = scoring.assign_value_tiers(scored, thresholds, config.projection.tier_labels)
@@ -127,6 +130,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "source_table": {"name": feature_name, "version": _table_version(ctx, feature_name)},
         "targets_table": {"name": targets, "version": _table_version(ctx, targets)},
         "projection": {"spec": spec.__dict__ | {"horizons_days": list(spec.horizons_days)},
+                       "units": scoring.horizon_units(spec),
                        "tier_quantiles": list(config.projection.tier_quantiles),
                        "tier_labels": list(config.projection.tier_labels), "tier_thresholds": thresholds},
         "timestamps": {"started_at": started.isoformat(), "scored_at": dt.datetime.now(dt.timezone.utc).isoformat()},
@@ -151,6 +155,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "lineage_path": lineage_path,
         "removed_runs": list(files.removed_runs),
         "horizon_months": spec.horizon_months,
+        "horizon_units": scoring.horizon_units(spec),
         "discount_rate": spec.discount_rate,
         "clv_total": clv_total,
         "clv_mean": clv_total / customers if customers else 0.0,
