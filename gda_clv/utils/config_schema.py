@@ -137,6 +137,7 @@ class ProjectionConfig(_Strict):
     horizon_months: int = Field(12, gt=0)
     discount_rate: float = Field(0.01, ge=0, lt=1)
     horizons_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    month: Literal["calendar", "lifetimes"] = "calendar"
     tier_quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.95])
     tier_labels: list[str] = Field(default_factory=lambda: ["low", "medium", "high", "top"])
     model_versions: ModelVersions = Field(default_factory=ModelVersions)
