@@ -45,7 +45,12 @@ def test_monetary_after_frequency(ctx: JobContext) -> None:
     filtered = rfm.filtered_cal(features).toPandas()
     # lifetimes penalizes v in currency units, we in units of the mean spend: the estimates agree at penalizer 0.
     ours = GammaGammaModel(summary["penalizer"]).fit(filtered["frequency_cal"], filtered["monetary_value_cal"])
-    assert summary["params"] == pytest.approx(ours.params_, rel=1e-9)
+    assert summary["calibration_fit"]["params"] == pytest.approx(ours.params_, rel=1e-9)
+    # The scoring model is refitted on the whole period, as the frequency model is (model.frequency.refit_full).
+    full = features.where("frequency > 0 AND monetary_value > 0").toPandas()
+    scoring_fit = GammaGammaModel(summary["penalizer"]).fit(full["frequency"], full["monetary_value"])
+    assert summary["refit_full"] and summary["params"] == pytest.approx(scoring_fit.params_, rel=1e-9)
+    assert summary["params"] != pytest.approx(summary["calibration_fit"]["params"], rel=1e-3)
     ggf = lifetimes.GammaGammaFitter(penalizer_coef=0.0)
     with quiet():
         ggf.fit(filtered["frequency_cal"], filtered["monetary_value_cal"], q_constraint=True)
