@@ -15,6 +15,10 @@ from gda_clv.errors import ConfigError
 Evaluate = Callable[[str, float], dict[str, Any]]
 
 
+ZERO_SHARE = 0.2  # with penalizer_min 0: the prior probability hyperopt's TPE gives to the unpenalized fit
+LOG_DECADES = 6  # with penalizer_min 0: the log-uniform part spans penalizer_max * 1e-6 .. penalizer_max
+
+
 @dataclass(frozen=True)
 class Search:
     """A seeded TPE search over ``types`` x log-uniform penalizer; ``field`` names the config section in errors.
@@ -48,7 +52,7 @@ def optuna_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
 
     def objective(trial: Any) -> float:
         model_type = trial.suggest_categorical("type", list(types)) if len(types) > 1 else types[0]
-        penalizer = trial.suggest_float("penalizer", low, high, log=True)
+        penalizer = _suggest_penalizer(trial, low, high)
         out = evaluate(model_type, penalizer)
         rows.append({"trial": trial.number, "type": model_type, "penalizer": penalizer,
                      "loss": out.get("loss", math.nan), "status": out["status"],
@@ -59,3 +63,13 @@ def optuna_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=search.seed))
     study.optimize(objective, n_trials=search.max_evals)
     return rows
+
+
+def _suggest_penalizer(trial: Any, low: float, high: float) -> float:
+    """Log-uniform on [low, high]; with ``low`` 0, first a choice between the unpenalized fit and a log-uniform
+    value in the LOG_DECADES below ``high`` (optuna has no weighted choice: the two are equally likely a priori)."""
+    if low > 0:
+        return float(trial.suggest_float("penalizer", low, high, log=True))
+    if trial.suggest_categorical("unpenalized", [True, False]):
+        return 0.0
+    return float(trial.suggest_float("penalizer_positive", high * 10.0**-LOG_DECADES, high, log=True))

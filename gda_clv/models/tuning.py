@@ -22,7 +22,7 @@ from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import TYPES, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.search import Evaluate, Search, optuna_rows
+from gda_clv.models.search import LOG_DECADES, ZERO_SHARE, Evaluate, Search, optuna_rows
 
 FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
@@ -69,10 +69,20 @@ def _scored(loss: float, penalizer_used: float, not_finite: str) -> dict[str, An
 
 def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: str) -> None:
     low, high = penalizer_range
-    if not 0 < low < high:
-        raise ConfigError(f"{field}.penalizer_min must be > 0 and below {field}.penalizer_max (got {low}, {high}).")
+    if not 0 <= low < high:
+        raise ConfigError(f"{field}.penalizer_min must be >= 0 and below {field}.penalizer_max (got {low}, {high}).")
     if max_evals < 0:
         raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
+
+
+
+
+def _penalizer_space(hp: Any, low: float, high: float) -> Any:
+    """Log-uniform on [low, high]; with ``low`` 0, the point 0 (prior mass ZERO_SHARE) or log-uniform below high."""
+    if low > 0:
+        return hp.loguniform("penalizer", math.log(low), math.log(high))
+    positive = hp.loguniform("penalizer_positive", math.log(high) - LOG_DECADES * math.log(10), math.log(high))
+    return hp.pchoice("penalizer", [(ZERO_SHARE, 0.0), (1 - ZERO_SHARE, positive)])
 
 
 def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
@@ -84,7 +94,7 @@ def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
     types, (low, high) = search.types, search.penalizer_range
     space = {
         "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
-        "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
+        "penalizer": _penalizer_space(hp, low, high),
     }
 
     def objective(point: dict[str, Any]) -> dict[str, Any]:
@@ -198,11 +208,15 @@ def tune_monetary(
     default_penalizer: float = 0.0,
     backend: str = "hyperopt",
 ) -> TuningResult:
-    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error of repeat customers.
+    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error.
 
     ``groups``: frequency_cal, monetary_value_cal, frequency_holdout, monetary_value_holdout (+ weight). The
-    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0); the loss compares their
-    expected average spend with the actual holdout average spend of those who bought in the holdout.
+    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0). The loss is taken over the
+    repeat customers who bought in the holdout twice: once with their expected average spend given their history,
+    once with the spend predicted for a customer without one (a one-time buyer), the population mean p*v/(q-1).
+    The model assumes spend independent of frequency, so the same holdout spends are its target; the second term
+    keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
+    at 0 (see :func:`_penalizer_space`).
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)
@@ -226,8 +240,11 @@ def tune_monetary(
             return {"status": "fail", "error": str(err), "penalizer_used": math.nan}
         with np.errstate(divide="ignore", invalid="ignore"):
             predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
-        return _scored(weighted_loss(predicted, scored["monetary_value_holdout"], scored["weight"], loss),
-                       model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
+            one_time = model.expected_average_spend(np.zeros(len(scored)), scored["monetary_value_cal"])
+        actual, weight = scored["monetary_value_holdout"].to_numpy(float), scored["weight"].to_numpy(float)
+        error = weighted_loss(np.concatenate([predicted, one_time]), np.concatenate([actual, actual]),
+                              np.concatenate([weight, weight]), loss)
+        return _scored(error, model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
 
     return _run(evaluate, ["gamma_gamma"], penalizer_range, max_evals, seed, trials,
                 ("gamma_gamma", float(default_penalizer)), "monetary model", backend, "model.monetary.tuning")

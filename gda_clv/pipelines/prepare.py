@@ -1,7 +1,7 @@
 """``gda-clv prepare``: read the transaction log, validate and quarantine, write the RFM feature table.
 
-Phases: read -> validate (duplicates, quarantine, threshold) -> timeline -> features -> write. Every check that can
-fail the run happens before the first write, so a failed run leaves the previous tables as they were.
+Phases: read -> validate (quarantine, repeated transaction ids, threshold) -> timeline -> features -> write. Every
+check that can fail the run happens before the first write, so a failed run leaves the previous tables as they were.
 """
 from __future__ import annotations
 
@@ -146,21 +146,19 @@ class _Validated:
 
 
 def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: list[DataFrame]) -> _Validated:
-    """Collapse duplicates, parse, fix the timeline, quarantine, check the share, apply the outlier rule.
+    """Parse, fix the timeline, quarantine (duplicate transaction ids too), check the share, apply the outlier rule.
 
-    Frames cached on the way are added to ``cached`` (the caller releases them).
+    No row is collapsed: a log without ``data.source.columns.transaction_id`` is all purchases, and with it every
+    repeated id is a quarantine row. Frames cached on the way are added to ``cached`` (the caller releases them).
     """
     data = ctx.config.data
     source = data.source
     columns = ColumnMapping(**source.columns.model_dump())
     date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
-    # One shuffle (the distinct rows), parsed once and cached slim: one aggregation over the cache then gives the
-    # distinct row count (-> duplicates), the counts by reason and the clean date range.
-    distinct = raw.dropDuplicates()
-    parsed = parse_transactions(distinct, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
+    # Parsed once and cached slim: one aggregation over the cache gives the counts by reason and the clean dates.
+    parsed = parse_transactions(raw, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
     cached.append(parsed)
     counts = validation_counts(parsed)
-    summary["duplicates_collapsed"] = summary["source_rows"] - counts.rows
     # Without a configured observation end it is the last clean date, so no row can be after it.
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, counts.last_clean)
     summary.update(timeline.as_dict())

@@ -17,6 +17,7 @@ from gda_clv import __version__
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
 from gda_clv.errors import DataError
+from gda_clv.models.clv import CALENDAR_MONTH_DAYS
 from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.pipelines._training import features_at
 from gda_clv.utils.config_utils import config_to_dict
@@ -46,6 +47,7 @@ def _scoring_spec(config: Any) -> ScoringSpec:
         discount_rate=projection.discount_rate,
         freq=config.data.freq,
         freq_multiplier=config.data.freq_multiplier,
+        month_days=None if projection.month == "lifetimes" else CALENDAR_MONTH_DAYS,
     )
 
 
@@ -107,6 +109,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     try:
         with ctx.phase("project: score customers"):
             customers = scored.count()
+            scoring.check_finite(scored, spec)
             distinct_tuples = scoring.distinct_inputs(features).count()
             thresholds = scoring.tier_thresholds(scored, config.projection.tier_quantiles)
         predictions = scoring.assign_value_tiers(scored, thresholds, config.projection.tier_labels).withColumn(
@@ -139,6 +142,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
                 "source_table": {"name": feature_name, "version": _table_version(ctx, feature_name)},
                 "targets_table": {"name": targets, PREDICTION_RUN: run_folder},
                 "projection": {"spec": spec.__dict__ | {"horizons_days": list(spec.horizons_days)},
+                               "units": scoring.horizon_units(spec),
                                "tier_quantiles": list(config.projection.tier_quantiles),
                                "tier_labels": list(config.projection.tier_labels), "tier_thresholds": thresholds},
                 "timestamps": {"started_at": started.isoformat(),
@@ -170,6 +174,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         "lineage_path": lineage_path,
         "removed_runs": list(removed),
         "horizon_months": spec.horizon_months,
+        "horizon_units": scoring.horizon_units(spec),
         "discount_rate": spec.discount_rate,
         "clv_total": clv_total,
         "clv_mean": clv_total / customers if customers else 0.0,

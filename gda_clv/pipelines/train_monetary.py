@@ -1,10 +1,13 @@
 """``gda-clv train-monetary``: tune, fit, log and register the Gamma-Gamma spend model.
 
 Fits on ``filtered_cal`` (repeat calibration customers with positive spend), compressed in Spark to distinct
-(frequency, monetary value, holdout) tuples. Checks the model's independence assumption (correlation of frequency
-and monetary value), tunes the penalizer on the holdout spend error and, with the frequency model of the same
-pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs actual holdout revenue of all
-calibration customers in Spark. Registers the model and gates it against ``@champion``; aliases move after the run.
+(frequency, monetary value, holdout) tuples; with ``model.frequency.refit_full`` the registered (scoring) model is
+refitted on the whole period's repeat customers, as the frequency model is, and the calibration fit's estimates stay
+in the summary (``calibration_fit``) and the metrics (``cal_*``). Checks the model's independence assumption
+(correlation of frequency and monetary value), tunes the penalizer on the holdout spend error and, with the
+frequency model of the same pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs
+actual holdout revenue of all calibration customers in Spark. Registers the model and gates it against ``@champion``;
+aliases move after the run.
 """
 from __future__ import annotations
 
@@ -56,6 +59,20 @@ def spend_metrics(model: GammaGammaModel, groups: pd.DataFrame, loss: str) -> di
         "holdout_spend_predicted_mean": _training.weighted_mean(predicted, weight),
         f"holdout_spend_{loss}": weighted_loss(predicted, actual, weight, loss),
     }
+
+
+def full_period_fit(features: DataFrame, penalizer: float, q_constraint: bool) -> GammaGammaModel:
+    """The scoring model: Gamma-Gamma refitted with the tuned penalizer on the whole period's repeat customers.
+
+    Scoring uses the full-period frequency model (``model.frequency.refit_full``); its spend model is refitted on
+    the same period the same way, so both models have seen the same purchases.
+    """
+    repeat = features.where((F.col("frequency") > 0) & (F.col("monetary_value") > 0))
+    groups = _training.to_pandas_groups(
+        repeat.groupBy("frequency", "monetary_value").agg(F.count(F.lit(1)).alias("weight")),
+        ("frequency", "monetary_value"),
+    )
+    return GammaGammaModel(penalizer, q_constraint).fit(groups["frequency"], groups["monetary_value"], groups["weight"])
 
 
 def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
@@ -161,21 +178,26 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         mlflow.log_param("penalizer", tuned.penalizer)
         with ctx.phase(f"{STEP}: fit Gamma-Gamma (penalizer {tuned.penalizer:.3g})"):
             tuples = compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))
-            model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
+            cal_model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
                 tuples["frequency_cal"], tuples["monetary_value_cal"], tuples["weight"]
             )
-        spend = spend_metrics(model, groups, tuning.loss)
+            refit_full = ctx.config.model.frequency.refit_full
+            model = full_period_fit(data.features, tuned.penalizer, cfg.q_constraint) if refit_full else cal_model
+        # The honest holdout checks are the calibration fit's; the scoring model is compared with the champion.
+        spend = spend_metrics(cal_model, groups, tuning.loss)
+        gate_spend = spend_metrics(model, groups, tuning.loss)
         with ctx.phase(f"{STEP}: holdout revenue check with the frequency model"):
             frequency_model, frequency_ref = frequency_model_for_run(ctx)
-            revenue = revenue_check(data.features, frequency_model, model)
-        mlflow.log_metrics({**_training.fit_metrics(model), **spend, **revenue})
+            revenue = revenue_check(data.features, frequency_model, cal_model)
+        mlflow.log_metrics({**_training.fit_metrics(model), **_training.fit_metrics(cal_model, "cal_"), **spend,
+                            **revenue})
         registry.set_run_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
-        mlflow.log_dict(model.to_dict(), "fits.json")
+        mlflow.log_dict({"scoring": model.to_dict(), "calibration": cal_model.to_dict()}, "fits.json")
         metric = f"holdout_spend_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):
             example = groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
             candidate = _training.register_and_decide(
-                ctx, "monetary", model, example, spend.get(metric, math.inf),
+                ctx, "monetary", model, example, gate_spend.get(metric, math.inf),
                 lambda champion: spend_metrics(champion, groups, tuning.loss).get(metric, math.inf), metric,
             )
     with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
@@ -194,9 +216,12 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         "penalizer_used": model.penalizer_used_,
         "q_constraint": cfg.q_constraint,
         "converged": model.converged_,
+        "refit_full": refit_full,
+        "calibration_fit": {"params": dict(cal_model.params_), "log_likelihood": cal_model.log_likelihood_},
         "correlation": {"frequency_monetary": correlation, "threshold": cfg.correlation_warn_threshold,
                         "warning": correlation_warning},
         "holdout": {**spend, **revenue},
+        "gate_holdout": gate_spend,
         "frequency_model": frequency_ref,
         "tuning": {"tuned": tuned.tuned, "loss": tuned.loss, "trials": len(tuned.trials)},
         "data": {"as_of": str(data.as_of), "calibration_end": str(data.calibration_end), **stats},

@@ -34,7 +34,7 @@ def _context(spark, state: Path, schema: str, *extra: str) -> JobContext:
     JobContext.reset()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema={schema}", "data.freq=W", "data.freq_multiplier=1",
-        "output.write_csv=true", "output.keep_last=2", *extra,
+        "output.write_csv=true", "output.keep_last=2", "projection.month=lifetimes", *extra,
     )
     return JobContext(env="local", spark=spark, overrides=overrides)
 
@@ -89,6 +89,7 @@ def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_sum
     assert summary["customers_scored"] == 2357
     assert summary["distinct_input_tuples"] == 1030
     assert summary["as_of"] == "1998-06-30"
+    assert summary["horizon_units"]["clv"].startswith("expected spend over the next 12 months of lifetimes' month")
     assert {k: (m["name"], m["version"]) for k, m in summary["models"].items()} == {
         "frequency": ("clv_frequency", "1"), "monetary": ("clv_monetary", "1")}
 

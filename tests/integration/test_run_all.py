@@ -40,7 +40,7 @@ def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
     JobContext.reset()
     overrides = (
         f"runtime.state_dir={tmp_path}", f"tables.schema=run_{uuid.uuid4().hex[:8]}",
-        f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1",
+        f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1", "projection.month=lifetimes",
         "model.frequency.tuning.max_evals=2", "model.monetary.tuning.max_evals=2", "output.write_csv=true",
         "data.observation_end=null",  # the later steps learn the as_of from prepare, not from the config
     )
