@@ -95,9 +95,12 @@ def _shared_metastore(builder: SparkSession.Builder, url: str) -> SparkSession.B
     return (
         builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
         .config("spark.hadoop.javax.jdo.option.ConnectionDriverName", "org.postgresql.Driver")
-        .config("spark.hadoop.datanucleus.schema.autoCreateAll", "true")
-        # DataNucleus adds foreign keys lazily, on a second connection, while the first holds a transaction on the
-        # referenced table: on PostgreSQL that deadlocks the first table write. Without the constraints it does not.
+        # Tables and columns created on first use; not the foreign keys: DataNucleus adds those lazily, on a second
+        # connection, while the first holds a transaction on the referenced table, which on PostgreSQL deadlocks the
+        # first table write. (autoCreateAll would switch them back on.)
+        .config("spark.hadoop.datanucleus.schema.autoCreateAll", "false")
+        .config("spark.hadoop.datanucleus.schema.autoCreateTables", "true")
+        .config("spark.hadoop.datanucleus.schema.autoCreateColumns", "true")
         .config("spark.hadoop.datanucleus.schema.autoCreateConstraints", "false")
         .config("spark.hadoop.hive.metastore.schema.verification", "false")
         .config("spark.driver.extraClassPath", str(POSTGRES_JDBC_JAR))
