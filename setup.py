@@ -1,7 +1,10 @@
 """Build the gda_clv wheel: ``python -m build --wheel`` or ``pip wheel .``."""
+import os
+import subprocess
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 
@@ -16,6 +19,28 @@ def _version() -> str:
         if line.startswith("__version__"):
             return line.split("=")[1].strip().strip('"')
     raise RuntimeError("gda_clv/__init__.py has no __version__")
+
+
+def _commit() -> str:
+    """GDA_CLV_COMMIT (CI), else ``git rev-parse HEAD`` of this checkout, else "" (no stamp)."""
+    if os.environ.get("GDA_CLV_COMMIT"):
+        return os.environ["GDA_CLV_COMMIT"]
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
+
+
+class BuildPyWithCommit(build_py):
+    """Writes gda_clv/_build_info.py (COMMIT) into the build, never into the source tree."""
+
+    def run(self) -> None:
+        super().run()
+        commit = _commit()
+        if commit and not self.editable_mode:
+            target = Path(self.build_lib) / "gda_clv" / "_build_info.py"
+            target.write_text(f'"""Written by setup.py at build time."""\nCOMMIT = "{commit}"\n')
 
 
 # One console script per job step, usable as a Databricks python_wheel_task
@@ -39,11 +64,14 @@ setup(
     packages=find_packages(include=["gda_clv", "gda_clv.*"]) + ["gda_clv.conf"],
     package_dir={"gda_clv.conf": "conf"},
     package_data={
-        "gda_clv.conf": ["*.yml", "environments/*.yml", "models/*/*.yml"],
+        "gda_clv.conf": ["*.yml", "environments/*.yml", "models/*/*.yml", "datasets/*.yml"],
         "gda_clv.utils": ["log4j2.properties"],
     },
+    cmdclass={"build_py": BuildPyWithCommit},
     python_requires=">=3.10",
     install_requires=_requirements(),
+    # tuning.backend: optuna. Preinstalled on DBR 17.3 LTS ML, not on 16.4.
+    extras_require={"optuna": ["optuna>=4,<5"]},
     entry_points={
         "console_scripts": ["gda-clv = gda_clv.cli:main"]
         + [f"{name} = {target}" for name, target in STEP_ENTRY_POINTS.items()],

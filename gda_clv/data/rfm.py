@@ -38,6 +38,9 @@ from gda_clv.errors import ConfigError
 
 FREQS = ("D", "W", "M")
 AS_OF = "as_of"
+# The calibration end the cal/holdout columns were computed with: it travels with the rows, so a later step (another
+# process, another day) trains on exactly the split prepare made, never a split recomputed from its own config.
+CALIBRATION_END = "calibration_end"
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 CAL_HOLDOUT_COLUMNS = (
     "frequency_cal",
@@ -48,7 +51,7 @@ CAL_HOLDOUT_COLUMNS = (
     "monetary_value_holdout",
     "duration_holdout",
 )
-FEATURE_COLUMNS = (CUSTOMER_ID, AS_OF, *CAL_HOLDOUT_COLUMNS, *SUMMARY_COLUMNS)
+FEATURE_COLUMNS = (CUSTOMER_ID, AS_OF, CALIBRATION_END, *CAL_HOLDOUT_COLUMNS, *SUMMARY_COLUMNS)
 FREQUENCY_GROUP_KEYS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_GROUP_KEYS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
 WEIGHT = "weight"
@@ -164,6 +167,7 @@ def rfm_features(
     return (
         full.join(cal_holdout, on=CUSTOMER_ID, how="left")
         .withColumn(AS_OF, F.lit(observation_end).cast(T.DateType()))
+        .withColumn(CALIBRATION_END, F.lit(calibration_end).cast(T.DateType()))
         .select(*FEATURE_COLUMNS)
     )
 

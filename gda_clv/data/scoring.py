@@ -17,11 +17,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.errors import ConfigError, DataError
+from gda_clv.models.clv import CALENDAR_MONTH_DAYS, DAYS_PER_PERIOD
 
 INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+PERIODS_PER_MONTH_TEXT = {"D": "30 days", "W": "4.345 weeks", "M": "1 month"}
 KEY_COLUMNS = ("customer_id", "as_of")
-#: days in one period of ``data.freq`` (a month is 365.25 / 12 days)
-DAYS_PER_FREQ = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,23 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class ScoringSpec:
-    """The projection settings (``projection.*`` and the model time unit ``data.freq`` x ``data.freq_multiplier``)."""
+    """The projection settings (``projection.*`` and the model time unit ``data.freq`` x ``data.freq_multiplier``).
+
+    ``month_days``: the CLV month in days; 365.25 / 12 (``projection.month: calendar``) makes 12 CLV months the
+    year of ``expected_purchases_365d`` (to a quarter day); None is lifetimes' month (``projection.month:
+    lifetimes``: 30 days for freq D, 4.345 weeks for W).
+    """
 
     horizons_days: tuple[int, ...] = (30, 90, 365)
     horizon_months: int = 12
     discount_rate: float = 0.01
     freq: str = "D"
     freq_multiplier: int = 1
+    month_days: float | None = CALENDAR_MONTH_DAYS
 
     def __post_init__(self) -> None:
-        if self.freq not in DAYS_PER_FREQ:
-            raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_FREQ)} (got {self.freq!r}).")
+        if self.freq not in DAYS_PER_PERIOD:
+            raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {self.freq!r}).")
         if any(int(d) <= 0 for d in self.horizons_days):
             raise ConfigError(
                 f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)})."
@@ -53,7 +59,7 @@ class ScoringSpec:
 
     def periods(self, days: float) -> float:
         """``days`` in model periods (the unit of recency and T)."""
-        return days / (DAYS_PER_FREQ[self.freq] * self.freq_multiplier)
+        return days / (DAYS_PER_PERIOD[self.freq] * self.freq_multiplier)
 
 
 def purchases_column(days: int) -> str:
@@ -80,7 +86,7 @@ def score_tuples(pdf: pd.DataFrame, frequency_model: Any, monetary_model: Any, s
     clv = customer_lifetime_value(
         frequency_model, monetary_model, f, r, t, m,
         time_months=spec.horizon_months, discount_rate=spec.discount_rate,
-        freq=spec.freq, freq_multiplier=spec.freq_multiplier,
+        freq=spec.freq, freq_multiplier=spec.freq_multiplier, month_days=spec.month_days,
     )
     out["clv"] = np.asarray(clv, dtype=float)
     return out
@@ -96,6 +102,16 @@ def _shipped(spark: Any, value: Any) -> Callable[[], Any]:
     except Exception:  # Spark Connect: no sparkContext attribute / not supported
         return lambda: value
     return lambda: broadcast.value
+
+
+def horizon_units(spec: ScoringSpec) -> dict[str, str]:
+    """What each horizon-dependent output column measures, in words (for the summary and the lineage file)."""
+    month = (f"{spec.month_days:g} days" if spec.month_days is not None
+             else f"lifetimes' month ({PERIODS_PER_MONTH_TEXT.get(spec.freq, spec.freq)})")
+    units = {purchases_column(d): f"expected repeat purchases in the next {int(d)} days" for d in spec.horizons_days}
+    units["clv"] = (f"expected spend over the next {spec.horizon_months} months of {month}, discounted by "
+                    f"{spec.discount_rate:g} per month")
+    return units
 
 
 def check_features(features: DataFrame) -> None:
@@ -155,6 +171,27 @@ def score_customers(
         F.lit(str(frequency_ref.version)).alias("frequency_model_version"),
         F.lit(monetary_ref.name).alias("monetary_model_name"),
         F.lit(str(monetary_ref.version)).alias("monetary_model_version"),
+    )
+
+
+def check_finite(scored: DataFrame, spec: ScoringSpec, shown: int = 5) -> None:
+    """DataError naming the inputs whose scores are NaN, infinite or null, so that none reaches a table."""
+    columns = score_columns(spec)
+    not_finite = [F.col(c).isNull() | F.isnan(c) | (F.abs(F.col(c)) == float("inf")) for c in columns]
+    flags = scored.select(*INPUT_COLUMNS, *[flag.alias(c) for flag, c in zip(not_finite, columns, strict=True)])
+    any_bad = F.greatest(*[F.col(c).cast("int") for c in columns]) > 0
+    rows = flags.where(any_bad).distinct().limit(shown).collect()
+    if not rows:
+        return
+    count = flags.where(any_bad).count()
+    examples = "; ".join(
+        ", ".join(f"{c}={row[c]}" for c in INPUT_COLUMNS) + " -> " + ", ".join(c for c in columns if row[c])
+        for row in rows
+    )
+    raise DataError(
+        f"{count} customers got non-finite scores, e.g. {examples}. Nothing was written. Check these customers' "
+        "features (data.freq / data.freq_multiplier give recency and T their unit) and the model parameters; "
+        "a strongly penalized or degenerate model (model.frequency.penalizer) can cause this."
     )
 
 

@@ -1,14 +1,18 @@
 """Synthetic transaction logs drawn from the BG/NBD + Gamma-Gamma generative process, vectorised with numpy.
 
-Per customer i (time unit: days):
-- first purchase on a day drawn uniformly from [start, acquisition_end]; T_i = days from it to ``end``;
+Per customer i (time unit: days, continuous):
+- first purchase at a time drawn uniformly from [start, acquisition_end + 1 day) (at most ``end``); T_i = the
+  time from it to ``end`` (midnight at its start);
 - purchase rate lambda_i ~ Gamma(shape r, rate alpha); dropout probability p_i ~ Beta(a, b);
 - repeat purchases follow a Poisson process with rate lambda_i; after each repeat purchase the customer drops
   out with probability p_i (so D_i ~ Geometric(p_i) repeat purchases while alive, as in BG/NBD);
 - spend scale nu_i ~ Gamma(shape q, rate v); every transaction's amount ~ Gamma(shape p, rate nu_i).
 Observed repeat purchases are the first min(K_i, D_i) of the K_i ~ Poisson(lambda_i T_i) events in (0, T_i];
 their times come from uniform order statistics via exponential spacings, so the work is proportional to the
-number of transactions drawn. Times are floored to days; purchases on one day collapse in the RFM summary.
+number of transactions drawn. Everything is drawn in continuous time; only writing the log rounds: with
+``round_to_days`` (default, a log of dates) each time is floored to its day, and purchases on one day then collapse
+in a daily RFM summary. That rounding, not the draw, biases estimates from daily summaries (alpha by +3.6 to +5.1%
+at 100k customers in the benchmarks' setting, z = 3 to 4.4); ``round_to_days=False`` keeps the exact timestamps.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ PARAM_KEYS = ("r", "alpha", "a", "b", "p", "q", "v")
 @dataclass(frozen=True)
 class _Draw:
     customer: np.ndarray  # customer index per transaction
-    day: np.ndarray  # day offset from start per transaction
+    time: np.ndarray  # offset from start per transaction, in (fractional) days
     amount: np.ndarray
     n_customers: int
 
@@ -61,8 +65,8 @@ def _window(start: date | str, end: date | str, acquisition_end: date | str | No
 
 def _draw(n_customers: int, params: dict[str, float], days: int, acq: int, rng: np.random.Generator) -> _Draw:
     n = int(n_customers)
-    birth = rng.integers(0, acq + 1, size=n)
-    age = (days - birth).astype(float)
+    birth = rng.uniform(0.0, min(acq + 1, days), size=n)
+    age = days - birth
     lam = rng.gamma(params["r"], 1.0 / params["alpha"], size=n)
     drop = rng.beta(params["a"], params["b"], size=n)
     events = rng.poisson(lam * age)  # K_i: purchase opportunities in (0, T_i]
@@ -76,10 +80,10 @@ def _draw(n_customers: int, params: dict[str, float], days: int, acq: int, rng: 
     total = cum[first + repeats] - cum[first] + rng.gamma(events - repeats + 1.0)  # S_{K+1} = S_n + Gamma(K+1-n)
     times = age[owner] * partial / total[owner]
     customer = np.concatenate((np.arange(n), owner))
-    day = np.concatenate((birth, birth[owner] + np.floor(times).astype(np.int64)))
+    time = np.concatenate((birth, birth[owner] + times))
     nu = rng.gamma(params["q"], 1.0 / params["v"], size=n)
     amount = rng.gamma(params["p"], 1.0 / nu[customer])
-    return _Draw(customer=customer, day=day, amount=amount, n_customers=n)
+    return _Draw(customer=customer, time=time, amount=amount, n_customers=n)
 
 
 def generate_transactions(
@@ -90,11 +94,13 @@ def generate_transactions(
     seed: int = 0,
     acquisition_end: date | str | None = None,
     id_prefix: str = "C",
+    round_to_days: bool = True,
 ) -> pd.DataFrame:
     """A transaction log (customer_id: str, transaction_date: datetime64, amount: float), one row per purchase.
 
     ``params`` holds r, alpha (rate per day), a, b (BG/NBD) and p, q, v (Gamma-Gamma). First purchases are
     spread over [start, acquisition_end] (default: the first half of the window). Same seed, same log.
+    ``round_to_days`` floors the (continuous) purchase times to dates; False keeps them to the nanosecond.
     """
     checked = _check_params(params)
     first, days, acq = _window(start, end, acquisition_end)
@@ -106,10 +112,16 @@ def generate_transactions(
     return pd.DataFrame(
         {
             "customer_id": ids[draw.customer],
-            "transaction_date": (first + draw.day.astype("timedelta64[D]")).astype("datetime64[ns]"),
+            "transaction_date": _timestamps(first, draw.time, round_to_days),
             "amount": draw.amount,
         }
     )
+
+
+def _timestamps(first: np.datetime64, days: np.ndarray, round_to_days: bool) -> np.ndarray:
+    """``first`` + ``days`` (fractional) as datetime64[ns], floored to the day when ``round_to_days``."""
+    offset = np.floor(days).astype("timedelta64[D]") if round_to_days else (days * 86_400e9).astype("timedelta64[ns]")
+    return (first.astype("datetime64[ns]") + offset).astype("datetime64[ns]")
 
 
 def customers_for_transactions(

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -32,6 +32,7 @@ NULL_AMOUNT = "null_amount"
 UNPARSEABLE_AMOUNT = "unparseable_amount"
 NON_POSITIVE_AMOUNT = "non_positive_amount"
 AFTER_OBSERVATION_END = "after_observation_end"
+DUPLICATE_TRANSACTION_ID = "duplicate_transaction_id"
 REASONS = (
     NULL_CUSTOMER_ID,
     NULL_TRANSACTION_DATE,
@@ -40,6 +41,7 @@ REASONS = (
     UNPARSEABLE_AMOUNT,
     NON_POSITIVE_AMOUNT,
     AFTER_OBSERVATION_END,
+    DUPLICATE_TRANSACTION_ID,
 )
 
 CDNOW_DATE_FORMAT = "yyyyMMdd"
@@ -51,15 +53,21 @@ _QUANTILE_ACCURACY = 100_000  # percentile_approx accuracy: relative rank error 
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Source column names for our three columns (config ``data.source.columns.<name>``)."""
+    """Source column names for our three columns (config ``data.source.columns.<name>``).
+
+    ``transaction_id`` is optional: without it every row is a purchase (a log of customer, date and amount cannot
+    tell a re-delivered row from two equal orders on one day); with it, rows repeating an id are duplicates.
+    """
 
     customer_id: str = CUSTOMER_ID
     transaction_date: str = TRANSACTION_DATE
     amount: str = AMOUNT
+    transaction_id: str | None = None
 
     def items(self) -> list[tuple[str, str]]:
-        """(our name, source name) pairs in contract order."""
-        return [(CUSTOMER_ID, self.customer_id), (TRANSACTION_DATE, self.transaction_date), (AMOUNT, self.amount)]
+        """(our name, source name) pairs in contract order (the transaction id last, when declared)."""
+        pairs = [(CUSTOMER_ID, self.customer_id), (TRANSACTION_DATE, self.transaction_date), (AMOUNT, self.amount)]
+        return pairs + ([("transaction_id", self.transaction_id)] if self.transaction_id else [])
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,8 @@ def parse_transactions(
 
     Amounts below zero (returns) are quarantined; so are zero amounts unless ``keep_zero_amounts`` (the
     literature's CDNOW counts a $0 order as a purchase); so are rows dated after ``observation_end`` when given.
+    Identical rows are all purchases; only when ``columns.transaction_id`` is declared are the later rows of one
+    id quarantined as ``duplicate_transaction_id``.
 
     Returns ``customer_id`` (string, trimmed), ``transaction_date`` (date), ``amount`` (double),
     ``raw_customer_id``, ``raw_transaction_date``, ``raw_amount`` (the source values as strings, kept for
@@ -137,6 +147,7 @@ def parse_transactions(
         _text(source[TRANSACTION_DATE]).alias("__date_text__"),
         source[AMOUNT].alias("__amount__"),
         _text(source[AMOUNT]).alias("__amount_text__"),
+        *([F.col(f"`{columns.transaction_id}`")] if columns.transaction_id else []),
     )
     staged = staged.withColumn(TRANSACTION_DATE, _parsed_date(types[columns.transaction_date], date_format))
     staged = staged.withColumn(AMOUNT, _parsed_amount(types[columns.amount]))
@@ -152,11 +163,28 @@ def parse_transactions(
     if observation_end is not None:
         reason = reason.when(F.col(TRANSACTION_DATE) > F.lit(observation_end), F.lit(AFTER_OBSERVATION_END))
     tagged = staged.withColumn(REASON, reason)
+    if columns.transaction_id:
+        tagged = _tag_duplicate_ids(tagged.withColumn("__id__", _text(F.col(f"`{columns.transaction_id}`"))))
     quarantined = F.col(REASON).isNotNull()
     return tagged.select(
         CUSTOMER_ID, TRANSACTION_DATE, AMOUNT,
         *[F.when(quarantined, F.col(name)).alias(name) for name in RAW_COLUMNS],
         REASON,
+    )
+
+
+def _tag_duplicate_ids(tagged: DataFrame) -> DataFrame:
+    """Tag every row after the first of a non-null ``__id__`` as ``duplicate_transaction_id``.
+
+    The kept row is a clean one when the id has one (then by raw values, so the choice is deterministic); a row
+    that already has a reason keeps it.
+    """
+    order = Window.partitionBy("__id__").orderBy(
+        F.col(REASON).isNotNull(), *[F.col(name).asc_nulls_first() for name in RAW_COLUMNS]
+    )
+    later = F.col("__id__").isNotNull() & (F.row_number().over(order) > 1)
+    return tagged.withColumn(
+        REASON, F.when(F.col(REASON).isNull() & later, F.lit(DUPLICATE_TRANSACTION_ID)).otherwise(F.col(REASON))
     )
 
 

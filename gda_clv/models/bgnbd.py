@@ -6,6 +6,9 @@ logarithms per distinct (x, t_x, T) tuple, so the cost shrinks with compression.
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
@@ -45,22 +48,8 @@ class BetaGeoModel(FrequencyModel):
         ``expected_purchases = purchases_numerator / recency_factor``.
         """
         r, alpha, a, b = self.param_array()
-        x = np.asarray(frequency, dtype=float)
-        t = np.asarray(t, dtype=float)
-        age = np.asarray(T, dtype=float)
-        _a, _b, _c = r + x, b + x, a + b + x - 1
-        z = t / (alpha + age + t)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            hyp = hyp2f1(_a, _b, _c, z)
-            sign, ln_hyp = np.sign(hyp), np.log(np.abs(hyp))
-            bad = np.isinf(ln_hyp)
-            if np.any(bad):  # lifetimes' equivalent form where the direct one overflows
-                alt = hyp2f1(_c - _a, _c - _b, _c, z)
-                ln_alt = np.log(np.abs(alt)) + (_c - _a - _b) * np.log1p(-z)
-                sign, ln_hyp = np.where(bad, np.sign(alt), sign), np.where(bad, ln_alt, ln_hyp)
-            first = (a + b + x - 1) / (a - 1)
-            second = 1 - sign * np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t + age)))
-            return np.asarray(first * second, dtype=float)
+        return stable_purchases_numerator(r, alpha, a, b, np.asarray(frequency, dtype=float),
+                                          np.asarray(t, dtype=float), np.asarray(T, dtype=float), b_shift=0.0)
 
     def recency_factor(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """The horizon-free denominator of :meth:`expected_purchases`.
@@ -80,6 +69,39 @@ class BetaGeoModel(FrequencyModel):
         log_div = (r + x) * np.log((alpha + np.asarray(T, dtype=float)) / (alpha + np.asarray(recency, dtype=float)))
         log_div = log_div + np.log(a / (b + np.maximum(x, 1) - 1))
         return np.atleast_1d(np.where(x == 0, 1.0, expit(-log_div)))
+
+
+def stable_purchases_numerator(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t: np.ndarray, age: np.ndarray, b_shift: float
+) -> np.ndarray:
+    """(c / (a - 1)) * (1 - H), H = 2F1(r + x, B; c; z) * (1 - z)**(r + x), z = t / (alpha + T + t), evaluated stably.
+
+    BG/NBD: B = b + x, c = a + b + x - 1 (``b_shift`` 0); MBG/NBD: B = b + x + 1, c = a + b + x (``b_shift`` 1).
+    H is taken from the first finite of three equal forms: the direct one; Euler's,
+    (1 - z)**(c - B) * 2F1(c - r - x, c - B; c; z) (long horizons, where 2F1 itself overflows); and Pfaff's,
+    2F1(r + x, c - B; c; z / (z - 1)), in which the power cancels (hundreds of purchases at a tiny T, where 2F1
+    overflows while the power underflows). scipy returns inf when c - r - x - B is an integer (its logarithmic
+    case); there c is moved by a relative 1e-9 (the result moves by about as much), and the forms are tried again.
+    """
+    big_b = b + x + b_shift
+    c = a + b + x - 1 + b_shift
+    z = t / (alpha + age + t)
+    log_1mz = np.log((alpha + age) / (alpha + age + t))
+
+    def forms(c: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        yield hyp2f1(r + x, big_b, c, z), (r + x) * log_1mz
+        yield hyp2f1(c - r - x, c - big_b, c, z), (c - big_b) * log_1mz  # Euler
+        yield hyp2f1(r + x, c - big_b, c, z / (z - 1)), np.zeros_like(log_1mz)  # Pfaff
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        sign, log_h = np.ones(np.broadcast(c, z).shape), np.full(np.broadcast(c, z).shape, np.nan)
+        for value, log_factor in itertools.chain(forms(c), forms(c * (1 + 1e-9))):
+            bad = ~np.isfinite(log_h)
+            if not np.any(bad):
+                break
+            log_value = np.log(np.abs(value)) + log_factor
+            sign, log_h = np.where(bad, np.sign(value), sign), np.where(bad, log_value, log_h)
+        return np.asarray(c / (a - 1) * (1 - sign * np.exp(log_h)), dtype=float)
 
 
 def log1p_exp(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

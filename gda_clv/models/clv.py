@@ -10,21 +10,31 @@ from gda_clv.models.compress import distinct
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
 
-# Periods of each lifetimes ``freq`` per month, as lifetimes' _customer_lifetime_value.
+# Periods of each lifetimes ``freq`` per month, as lifetimes' _customer_lifetime_value (a "month" of 30 days for
+# freq D, 4.345 weeks = 30.415 days for W, one calendar month for M).
 PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
+#: days in one period of ``data.freq``; a month is a twelfth of a 365.25-day year
+DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+#: the pipeline's CLV month, in days: the same year as the expected_purchases_<N>d horizons
+CALENDAR_MONTH_DAYS = 365.25 / 12
 
 
-def periods_per_month(freq: str, freq_multiplier: float = 1) -> float:
-    """How many model time units make a month: lifetimes' factor divided by the multiplier.
+def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float | None = None) -> float:
+    """How many model time units make a month.
 
-    lifetimes' ``freq`` names the unit that recency and T are measured in; with
-    ``calibration_and_holdout_data(..., freq_multiplier=k)`` the unit is k of those, so a month holds 1/k as many.
+    ``month_days`` None: lifetimes' factor divided by the multiplier (lifetimes' ``freq`` names the unit that
+    recency and T are measured in; with ``freq_multiplier=k`` the unit is k of those, so a month holds 1/k as
+    many). Otherwise a month of ``month_days`` days (:data:`CALENDAR_MONTH_DAYS` in the pipeline).
     """
     if freq not in PERIODS_PER_MONTH:
         raise ConfigError(f"data.freq must be one of {', '.join(PERIODS_PER_MONTH)} for CLV (got {freq!r}).")
     if not freq_multiplier > 0:
         raise ConfigError(f"data.freq_multiplier must be > 0 (got {freq_multiplier}).")
-    return PERIODS_PER_MONTH[freq] / freq_multiplier
+    if month_days is None:
+        return PERIODS_PER_MONTH[freq] / freq_multiplier
+    if freq not in DAYS_PER_PERIOD:
+        raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {freq!r}).")
+    return month_days / (DAYS_PER_PERIOD[freq] * freq_multiplier)
 
 
 def customer_lifetime_value(
@@ -38,16 +48,18 @@ def customer_lifetime_value(
     discount_rate: float,
     freq: str = "D",
     freq_multiplier: float = 1,
+    month_days: float | None = None,
 ) -> np.ndarray:
     """CLV over ``time_months`` months, discounted by ``discount_rate`` per month.
 
     Equals lifetimes' ``GammaGammaFitter.customer_lifetime_value`` (which supports freq_multiplier 1 only):
     sum over months k of spend * (E[purchases up to k months] - E[up to k-1]) / (1 + discount_rate)**k,
     with spend = the Gamma-Gamma expected average spend. One prediction per month boundary, vectorised.
+    A month is lifetimes' (``month_days`` None) or ``month_days`` days long (see :func:`periods_per_month`).
     """
     if time_months < 0 or int(time_months) != time_months:
         raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")
-    factor = periods_per_month(freq, freq_multiplier)
+    factor = periods_per_month(freq, freq_multiplier, month_days)
     f = np.asarray(frequency, dtype=float)
     r = np.asarray(recency, dtype=float)
     age = np.asarray(T, dtype=float)

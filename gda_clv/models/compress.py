@@ -25,7 +25,7 @@ def compress(df: pd.DataFrame, cols: Sequence[str], weight_col: str = "weight") 
     """One row per distinct ``cols`` tuple with ``weight_col`` = the number of customers sharing it.
 
     If ``df`` already has ``weight_col`` (it is itself compressed), the weights are summed instead of counted.
-    Columns: ``cols`` then ``weight_col``; rows sorted by ``cols``.
+    Columns: ``cols`` then ``weight_col``; rows sorted by ``cols``. Raises ``DataError`` naming the missing columns.
     """
     missing = [c for c in cols if c not in df.columns]
     if missing:

@@ -24,10 +24,10 @@ class PurchaseModel(Protocol):
     """What the matrix plots need from a fitted frequency model."""
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
-        ...
+        """Expected purchases in the next ``t`` periods of customers with these statistics."""
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
-        ...
+        """Probability that customers with these statistics are still alive at ``T``."""
 
 
 def _new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
@@ -117,7 +117,8 @@ def frequency_bucket_table(
 ) -> pd.DataFrame:
     """Total actual and predicted holdout purchases per calibration-frequency bucket ``[edge_i, edge_i+1)``.
 
-    The last bucket is open (``16+`` by default); empty buckets are kept with zeros.
+    The last bucket is open (``16+`` by default); empty buckets are kept with zeros. Raises ``DataError`` when
+    ``edges`` are not increasing from 0.
     """
     if list(edges) != sorted(set(edges)) or edges[0] != 0:
         raise DataError(f"Frequency bucket edges must be increasing and start at 0, got {list(edges)}.")

@@ -1,4 +1,5 @@
-"""hyperopt TPE tuning of the penalizer (and optionally the frequency model type) on holdout error.
+"""TPE tuning (hyperopt, or optuna with ``backend="optuna"``) of the penalizer (and optionally the frequency model
+type) on holdout error; both backends search the same space and return the same trials table.
 
 Inputs are compressed groups: one row per distinct customer history with ``weight`` = customers sharing it, so a
 weighted loss equals the per-customer loss and every trial fits on the distinct (frequency, recency, T) tuples.
@@ -21,6 +22,7 @@ from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import TYPES, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
+from gda_clv.models.search import LOG_DECADES, ZERO_SHARE, Evaluate, Search, optuna_rows
 
 FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
@@ -67,10 +69,56 @@ def _scored(loss: float, penalizer_used: float, not_finite: str) -> dict[str, An
 
 def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: str) -> None:
     low, high = penalizer_range
-    if not 0 < low < high:
-        raise ConfigError(f"{field}.penalizer_min must be > 0 and below {field}.penalizer_max (got {low}, {high}).")
+    if not 0 <= low < high:
+        raise ConfigError(f"{field}.penalizer_min must be >= 0 and below {field}.penalizer_max (got {low}, {high}).")
     if max_evals < 0:
         raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
+
+
+
+
+def _penalizer_space(hp: Any, low: float, high: float) -> Any:
+    """Log-uniform on [low, high]; with ``low`` 0, the point 0 (prior mass ZERO_SHARE) or log-uniform below high."""
+    if low > 0:
+        return hp.loguniform("penalizer", math.log(low), math.log(high))
+    positive = hp.loguniform("penalizer_positive", math.log(high) - LOG_DECADES * math.log(10), math.log(high))
+    return hp.pchoice("penalizer", [(ZERO_SHARE, 0.0), (1 - ZERO_SHARE, positive)])
+
+
+def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
+    """hyperopt TPE over (type, log-uniform penalizer); one TRIAL_COLUMNS row per trial."""
+    with quiet():  # hyperopt imports pkg_resources, as lifetimes does
+        from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
+        from hyperopt.exceptions import AllTrialsFailed
+
+    types, (low, high) = search.types, search.penalizer_range
+    space = {
+        "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
+        "penalizer": _penalizer_space(hp, low, high),
+    }
+
+    def objective(point: dict[str, Any]) -> dict[str, Any]:
+        out = evaluate(point["type"], float(point["penalizer"]))
+        return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
+
+    trials = Trials() if search.trials is None else search.trials
+    with contextlib.suppress(AllTrialsFailed):  # reported by _run with the trials' errors
+        fmin(objective, space, algo=tpe.suggest, max_evals=search.max_evals, trials=trials,
+             rstate=np.random.default_rng(search.seed), show_progressbar=False)
+    rows = []
+    for i, trial in enumerate(trials.trials):
+        vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
+        point = space_eval(space, vals)
+        res = trial.get("result") or {}
+        status = "ok" if res.get("status") == STATUS_OK else "fail"
+        rows.append({"trial": i, "type": point["type"], "penalizer": float(point["penalizer"]),
+                     "loss": res.get("loss", math.nan), "status": status,
+                     "penalizer_used": res.get("penalizer_used", math.nan), "error": res.get("error", "")})
+    return rows
+
+
+SEARCHES: dict[str, Callable[[Evaluate, Search], list[dict[str, Any]]]] = {
+    "hyperopt": _hyperopt_rows, "optuna": optuna_rows}
 
 
 def _run(
@@ -82,40 +130,18 @@ def _run(
     trials: Any,
     default: tuple[str, float],
     what: str,
+    backend: str = "hyperopt",
+    field: str = "model.tuning",
 ) -> TuningResult:
-    """Evaluate the default (max_evals 0) or run TPE; return the best successful trial."""
+    """Evaluate the default (max_evals 0, nothing imported) or run the backend's TPE; return the best trial."""
     if max_evals == 0:
         result = evaluate(*default)
         table = pd.DataFrame([{"trial": 0, "type": default[0], "penalizer": default[1], **result}])
         tuned = False
     else:
-        with quiet():  # hyperopt imports pkg_resources, as lifetimes does
-            from hyperopt import STATUS_FAIL, STATUS_OK, Trials, fmin, hp, space_eval, tpe
-            from hyperopt.exceptions import AllTrialsFailed
-
-        low, high = penalizer_range
-        space = {
-            "type": hp.choice("type", list(types)) if len(types) > 1 else types[0],
-            "penalizer": hp.loguniform("penalizer", math.log(low), math.log(high)),
-        }
-
-        def objective(point: dict[str, Any]) -> dict[str, Any]:
-            out = evaluate(point["type"], float(point["penalizer"]))
-            return {**out, "status": STATUS_OK if out["status"] == "ok" else STATUS_FAIL}
-
-        trials = Trials() if trials is None else trials
-        with contextlib.suppress(AllTrialsFailed):  # reported below with the trials' errors
-            fmin(objective, space, algo=tpe.suggest, max_evals=max_evals, trials=trials,
-                 rstate=np.random.default_rng(seed), show_progressbar=False)
-        rows = []
-        for i, trial in enumerate(trials.trials):
-            vals = {k: v[0] for k, v in trial["misc"]["vals"].items() if v}
-            point = space_eval(space, vals)
-            res = trial.get("result") or {}
-            status = "ok" if res.get("status") == STATUS_OK else "fail"
-            rows.append({"trial": i, "type": point["type"], "penalizer": float(point["penalizer"]),
-                         "loss": res.get("loss", math.nan), "status": status,
-                         "penalizer_used": res.get("penalizer_used", math.nan), "error": res.get("error", "")})
+        if backend not in SEARCHES:
+            raise ConfigError(f"{field}.backend must be one of {', '.join(SEARCHES)} (got {backend!r}).")
+        rows = SEARCHES[backend](evaluate, Search(types, penalizer_range, max_evals, seed, field, trials))
         table = pd.DataFrame(rows, columns=TRIAL_COLUMNS)
         tuned = True
     table = table.reindex(columns=TRIAL_COLUMNS)
@@ -138,6 +164,7 @@ def tune_frequency(
     trials: Any = None,
     default_type: str | None = None,
     default_penalizer: float = 0.0,
+    backend: str = "hyperopt",
 ) -> TuningResult:
     """Choose (type, penalizer) minimising the holdout purchase error per customer.
 
@@ -166,7 +193,8 @@ def tune_frequency(
                        f"{model_type} penalizer={penalizer:g}: some expected purchases are not finite")
 
     default = (default_type or types[0], float(default_penalizer))
-    return _run(evaluate, types, penalizer_range, max_evals, seed, trials, default, "frequency model")
+    return _run(evaluate, types, penalizer_range, max_evals, seed, trials, default, "frequency model", backend,
+                "model.frequency.tuning")
 
 
 def tune_monetary(
@@ -178,12 +206,17 @@ def tune_monetary(
     trials: Any = None,
     q_constraint: bool = True,
     default_penalizer: float = 0.0,
+    backend: str = "hyperopt",
 ) -> TuningResult:
-    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error of repeat customers.
+    """Choose the Gamma-Gamma penalizer minimising the holdout average-spend error.
 
     ``groups``: frequency_cal, monetary_value_cal, frequency_holdout, monetary_value_holdout (+ weight). The
-    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0); the loss compares their
-    expected average spend with the actual holdout average spend of those who bought in the holdout.
+    model is fitted on repeat customers (frequency_cal > 0, monetary_value_cal > 0). The loss is taken over the
+    repeat customers who bought in the holdout twice: once with their expected average spend given their history,
+    once with the spend predicted for a customer without one (a one-time buyer), the population mean p*v/(q-1).
+    The model assumes spend independent of frequency, so the same holdout spends are its target; the second term
+    keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
+    at 0 (see :func:`_penalizer_space`).
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)
@@ -207,8 +240,11 @@ def tune_monetary(
             return {"status": "fail", "error": str(err), "penalizer_used": math.nan}
         with np.errstate(divide="ignore", invalid="ignore"):
             predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
-        return _scored(weighted_loss(predicted, scored["monetary_value_holdout"], scored["weight"], loss),
-                       model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
+            one_time = model.expected_average_spend(np.zeros(len(scored)), scored["monetary_value_cal"])
+        actual, weight = scored["monetary_value_holdout"].to_numpy(float), scored["weight"].to_numpy(float)
+        error = weighted_loss(np.concatenate([predicted, one_time]), np.concatenate([actual, actual]),
+                              np.concatenate([weight, weight]), loss)
+        return _scored(error, model.penalizer_used_, f"penalizer={penalizer:g}: expected spend is not finite (q = 1)")
 
     return _run(evaluate, ["gamma_gamma"], penalizer_range, max_evals, seed, trials,
-                ("gamma_gamma", float(default_penalizer)), "monetary model")
+                ("gamma_gamma", float(default_penalizer)), "monetary model", backend, "model.monetary.tuning")

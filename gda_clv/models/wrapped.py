@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gda_clv.models._lifetimes import lifetimes, quiet
+from gda_clv.models.bgnbd import stable_purchases_numerator
 from gda_clv.models.frequency import FrequencyModel, Objective
 
 
@@ -51,6 +53,15 @@ class ModifiedBetaGeoModel(FrequencyModel):
             return float(value), np.asarray(grad, dtype=float)
 
         return objective
+
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """lifetimes' MBG/NBD conditional expected purchases, with the hypergeometric term evaluated stably."""
+        r, alpha, a, b = self.param_array()
+        x, age = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        numerator = stable_purchases_numerator(r, alpha, a, b, x, np.asarray(t, dtype=float), age, b_shift=1.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_ratio = (r + x) * np.log((alpha + age) / (alpha + np.asarray(recency, dtype=float)))
+            return np.asarray(numerator / (1 + a / (b + x) * np.exp(log_ratio)), dtype=float)
 
 
 class ParetoNBDModel(FrequencyModel):

@@ -18,6 +18,7 @@ class MetricRow:
     reference_as_of: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The row as a plain dict (summary JSON, table rows)."""
         return asdict(self)
 
 

@@ -31,6 +31,7 @@ class Performance:
 
     @property
     def revenue_bias(self) -> float:
+        """(predicted - actual) / actual revenue; 0 when nothing was bought."""
         return _bias(self.revenue_predicted, self.revenue_actual)
 
 

@@ -1,6 +1,6 @@
-"""``gda-clv monitor``: drift and model-performance metrics of the latest scoring run, with alerts.
+"""``gda-clv monitor``: drift and model-performance metrics of one scoring run, with alerts.
 
-For the latest ``as_of`` of the targets table, against the previous ``as_of`` (the reference):
+For the ``as_of`` it is handed (``--as-of``) of the targets table, against the previous ``as_of`` (the reference):
 - features: PSI and KS of frequency, recency, T and monetary_value;
 - predictions: PSI and KS of CLV, P(alive) and the expected purchases, and the change of each tier's share;
 - performance over time: for every earlier ``as_of`` whose horizon has elapsed at a later feature ``as_of``,
@@ -20,6 +20,7 @@ from gda_clv.data.scoring import purchases_column
 from gda_clv.errors import DataError
 from gda_clv.monitoring import drift, performance, report
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
+from gda_clv.pipelines._training import LATEST, requested_as_of
 from gda_clv.utils.pipelines import save_to_blob
 
 AS_OF = "as_of"
@@ -126,8 +127,12 @@ def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow
     return save_to_blob.save_text_to_blob_storage(text, folder, "report.html", ctx.dbutils)
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Compute, store and log the monitoring metrics of the latest as_of; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Compute, store and log the monitoring metrics of ``as_of`` against the as_of scored before it.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    Returns the step summary; raises DataError when that as_of has no predictions.
+    """
     config = ctx.config
     settings = config.monitoring
     targets_name, features_name = ctx.targets_table.full_name, ctx.feature_table.full_name
@@ -135,7 +140,15 @@ def run(ctx: Any) -> dict[str, Any]:
     target_as_ofs = _as_ofs(ctx, targets_name)
     if not target_as_ofs:
         raise DataError(f"No predictions in '{targets_name}' to monitor. Run `gda-clv project --env {ctx.env}` first.")
-    current, previous = target_as_ofs[-1], (target_as_ofs[-2] if len(target_as_ofs) > 1 else None)
+    wanted = requested_as_of(ctx, as_of)
+    current = target_as_ofs[-1] if wanted == LATEST else wanted
+    if current not in target_as_ofs:
+        raise DataError(
+            f"No predictions for as_of {current} in '{targets_name}' (it has: "
+            f"{', '.join(d.isoformat() for d in target_as_ofs)}); run `gda-clv project --as-of {current}` first."
+        )
+    earlier = [d for d in target_as_ofs if d < current]
+    previous = earlier[-1] if earlier else None
     as_of, ref_as_of = current.isoformat(), previous.isoformat() if previous else None
     targets, features = ctx.tables.read(targets_name), ctx.tables.read(features_name)
     rows: list[MetricRow] = []

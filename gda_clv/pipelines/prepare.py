@@ -1,7 +1,7 @@
 """``gda-clv prepare``: read the transaction log, validate and quarantine, write the RFM feature table.
 
-Phases: read -> validate (duplicates, quarantine, threshold) -> timeline -> features -> write. Every check that can
-fail the run happens before the first write, so a failed run leaves the previous tables as they were.
+Phases: read -> validate (quarantine, repeated transaction ids, threshold) -> timeline -> features -> write. Every
+check that can fail the run happens before the first write, so a failed run leaves the previous tables as they were.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from gda_clv.errors import ConfigError, DataError
 from gda_clv.utils import feature_store_utils as fs
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.config_schema import SourceConfig
+from gda_clv.utils.task_values import set_task_values
 
 STEP = "prepare"
 
@@ -145,21 +146,19 @@ class _Validated:
 
 
 def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: list[DataFrame]) -> _Validated:
-    """Collapse duplicates, parse, fix the timeline, quarantine, check the share, apply the outlier rule.
+    """Parse, fix the timeline, quarantine (duplicate transaction ids too), check the share, apply the outlier rule.
 
-    Frames cached on the way are added to ``cached`` (the caller releases them).
+    No row is collapsed: a log without ``data.source.columns.transaction_id`` is all purchases, and with it every
+    repeated id is a quarantine row. Frames cached on the way are added to ``cached`` (the caller releases them).
     """
     data = ctx.config.data
     source = data.source
     columns = ColumnMapping(**source.columns.model_dump())
     date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
-    # One shuffle (the distinct rows), parsed once and cached slim: one aggregation over the cache then gives the
-    # distinct row count (-> duplicates), the counts by reason and the clean date range.
-    distinct = raw.dropDuplicates()
-    parsed = parse_transactions(distinct, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
+    # Parsed once and cached slim: one aggregation over the cache gives the counts by reason and the clean dates.
+    parsed = parse_transactions(raw, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
     cached.append(parsed)
     counts = validation_counts(parsed)
-    summary["duplicates_collapsed"] = summary["source_rows"] - counts.rows
     # Without a configured observation end it is the last clean date, so no row can be after it.
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, counts.last_clean)
     summary.update(timeline.as_dict())
@@ -198,7 +197,7 @@ def _write_quarantine(ctx: JobContext, quarantined: DataFrame, as_of: dt.date) -
         F.current_timestamp().alias("quarantined_at"),
         *quarantined.columns,
     )
-    ctx.tables.append(rows, ctx.quarantine_table.full_name)
+    ctx.tables.replace_where(rows, ctx.quarantine_table.full_name, "as_of", as_of)
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
@@ -230,6 +229,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
         if action == fs.SKIP:
             ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
+            set_task_values(ctx.dbutils, as_of=as_of, calibration_end=valid.timeline.calibration_end)
             return {**summary, "status": "skipped"}
         with ctx.phase(f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
             tl = valid.timeline
@@ -238,14 +238,18 @@ def run(ctx: JobContext) -> dict[str, Any]:
             cached.append(features)
             summary.update(_counts(features))
         with ctx.phase(f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
+            # quarantine first: a run that fails after it leaves the features as they were, and its rejected rows
+            # (replaced per as_of, so a rerun never doubles them) are kept for inspection
+            if summary["quarantined"]["total"] or ctx.tables.exists(ctx.quarantine_table.full_name):
+                _write_quarantine(ctx, valid.quarantined, as_of)
             backend.write(features, feature_table, as_of)
             if digest:
                 fs.record_fingerprint(ctx.spark, feature_table, as_of, digest)
-            if summary["quarantined"]["total"]:
-                _write_quarantine(ctx, valid.quarantined, as_of)
     finally:
         for frame in cached:
             frame.unpersist()
+    # What the later tasks of this job run work on ({{tasks.prepare.values.as_of}} in their parameters).
+    set_task_values(ctx.dbutils, as_of=as_of, calibration_end=valid.timeline.calibration_end)
     ctx.logger.info(
         "%s: %d customers (%d repeat) as_of %s -> %s",
         STEP, summary["customers"], summary["repeat_customers"], as_of, feature_table.full_name,

@@ -1,4 +1,4 @@
-"""``gda-clv project``: score every customer at the latest as-of with the champion (or pinned) models.
+"""``gda-clv project``: score every customer of one as-of with the champion (or pinned) models.
 
 Reads the feature table, loads both models from the MLflow registry, scores in Spark (gda_clv.data.scoring),
 replaces this as-of's rows of the targets table, writes the prediction files and their lineage JSON under
@@ -17,14 +17,17 @@ from gda_clv import __version__
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
 from gda_clv.errors import DataError
+from gda_clv.models.clv import CALENDAR_MONTH_DAYS
 from gda_clv.models.pyfunc import unwrap_model
-from gda_clv.pipelines._training import latest_features
+from gda_clv.pipelines._training import features_at
 from gda_clv.utils.config_utils import config_to_dict
 from gda_clv.utils.pipelines import save_to_blob
 from gda_clv.utils.registry import CHAMPION, load_registered_model
 
 AS_OF = "as_of"
 TOP_N = 10
+# On every targets row: the run folder (``date/HHMMSSZ_<run_id>`` under output.path) with its files and lineage.json
+PREDICTION_RUN = "prediction_run"
 
 
 def _load_model(ctx: Any, kind: str) -> tuple[Any, ModelRef]:
@@ -44,6 +47,7 @@ def _scoring_spec(config: Any) -> ScoringSpec:
         discount_rate=projection.discount_rate,
         freq=config.data.freq,
         freq_multiplier=config.data.freq_multiplier,
+        month_days=None if projection.month == "lifetimes" else CALENDAR_MONTH_DAYS,
     )
 
 
@@ -67,71 +71,90 @@ def _check_targets_columns(ctx: Any, name: str, columns: list[str]) -> None:
         )
 
 
+def _models_used(frequency_model: Any, frequency_ref: ModelRef, monetary_model: Any,
+                 monetary_ref: ModelRef) -> dict[str, dict[str, Any]]:
+    return {
+        "frequency": {"name": frequency_ref.name, "version": frequency_ref.version, "run_id": frequency_ref.run_id,
+                      "type": getattr(frequency_model, "type", None), "params": dict(frequency_model.params_)},
+        "monetary": {"name": monetary_ref.name, "version": monetary_ref.version, "run_id": monetary_ref.run_id,
+                     "type": "gamma_gamma", "params": dict(monetary_model.params_)},
+    }
+
+
 def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[dict[str, Any]]:
     columns = ["customer_id", "clv", "p_alive", "frequency", "monetary_value", "expected_avg_spend", "value_tier"]
     rows = predictions.orderBy(F.desc("clv"), "customer_id").limit(n).select(*columns).collect()
     return [row.asDict() for row in rows]
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Score, write the targets table and the files; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Score the customers of ``as_of``, write the targets table and the files; returns the step summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     started = dt.datetime.now(dt.timezone.utc)
     config = ctx.config
     ctx.setup_mlflow()
     with ctx.phase("project: load champion models"):
         frequency_model, frequency_ref = _load_model(ctx, "frequency")
         monetary_model, monetary_ref = _load_model(ctx, "monetary")
-    data = latest_features(ctx)  # DataError saying to run prepare when there are no features
+    data = features_at(ctx, as_of, calibration=False)  # DataError naming the as_of and what to run
     features, as_of, feature_name = data.features, data.as_of, ctx.feature_table.full_name
     targets = ctx.targets_table.full_name
     spec = _scoring_spec(config)
     scored = scoring.score_customers(features, frequency_model, monetary_model, spec, frequency_ref, monetary_ref)
-    _check_targets_columns(ctx, targets, [*scored.columns, "value_tier"])
+    _check_targets_columns(ctx, targets, [*scored.columns, "value_tier", PREDICTION_RUN])
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+    run_folder = save_to_blob.run_folder_name(ctx.run_id, started)
     try:
         with ctx.phase("project: score customers"):
             customers = scored.count()
+            scoring.check_finite(scored, spec)
             distinct_tuples = scoring.distinct_inputs(features).count()
             thresholds = scoring.tier_thresholds(scored, config.projection.tier_quantiles)
-        predictions = scoring.assign_value_tiers(scored, thresholds, config.projection.tier_labels)
-        with ctx.phase(f"project: write {targets} (as_of={as_of})"):
-            ctx.tables.replace_where(predictions, targets, AS_OF, as_of)
-        with ctx.phase(f"project: write files under {ctx.output_path}"):
-            files = save_to_blob.save_inference_to_blob_storage(
-                predictions, ctx.output_path, ctx.run_id, run_time=started, write_csv=config.output.write_csv,
-                keep_last=config.output.keep_last, dbutils=ctx.dbutils,
-            )
+        predictions = scoring.assign_value_tiers(scored, thresholds, config.projection.tier_labels).withColumn(
+            PREDICTION_RUN, F.lit(run_folder)
+        )
         tiers = predictions.groupBy("value_tier").agg(F.count(F.lit(1)).alias("n"), F.sum("clv").alias("clv"))
         tier_rows = tiers.collect()
         tier_counts = {r["value_tier"]: int(r["n"]) for r in tier_rows}
         clv_total = float(sum(r["clv"] or 0.0 for r in tier_rows))
         top = _top_customers(predictions)
+        # Files and lineage first (not yet visible), then the table, then the files become the latest run: a kill
+        # at any point leaves every table row pointing (prediction_run) at a folder with its files and lineage.
+        with ctx.phase(f"project: write files under {ctx.output_path}"):
+            files = save_to_blob.write_run_files(
+                predictions, ctx.output_path, ctx.run_id, run_time=started, write_csv=config.output.write_csv,
+                dbutils=ctx.dbutils,
+            )
+            models = _models_used(frequency_model, frequency_ref, monetary_model, monetary_ref)
+            lineage = {
+                "step": "project",
+                "env": ctx.env,
+                "run_id": ctx.run_id,
+                "job_run_id": ctx.job_run_id,
+                "package_version": __version__,
+                "commit_id": save_to_blob.get_commit_id(ctx.dbutils),
+                "models": models,
+                "as_of": as_of,
+                "row_counts": {"customers_scored": customers, "distinct_input_tuples": distinct_tuples},
+                "config_hash": save_to_blob.config_hash(config_to_dict(config)),
+                "source_table": {"name": feature_name, "version": _table_version(ctx, feature_name)},
+                "targets_table": {"name": targets, PREDICTION_RUN: run_folder},
+                "projection": {"spec": spec.__dict__ | {"horizons_days": list(spec.horizons_days)},
+                               "units": scoring.horizon_units(spec),
+                               "tier_quantiles": list(config.projection.tier_quantiles),
+                               "tier_labels": list(config.projection.tier_labels), "tier_thresholds": thresholds},
+                "timestamps": {"started_at": started.isoformat(),
+                               "scored_at": dt.datetime.now(dt.timezone.utc).isoformat()},
+            }
+            lineage_path = save_to_blob.save_meta_to_blob_storage(lineage, files.run_folder, dbutils=ctx.dbutils)
+        with ctx.phase(f"project: write {targets} (as_of={as_of})"):
+            ctx.tables.replace_where(predictions, targets, AS_OF, as_of)
+        with ctx.phase("project: publish the prediction files"):
+            removed = save_to_blob.publish_run(ctx.output_path, files.run_folder, config.output.keep_last, ctx.dbutils)
     finally:
         scored.unpersist()
-    models = {
-        "frequency": {"name": frequency_ref.name, "version": frequency_ref.version, "run_id": frequency_ref.run_id,
-                      "type": getattr(frequency_model, "type", None), "params": dict(frequency_model.params_)},
-        "monetary": {"name": monetary_ref.name, "version": monetary_ref.version, "run_id": monetary_ref.run_id,
-                     "type": "gamma_gamma", "params": dict(monetary_model.params_)},
-    }
-    lineage = {
-        "step": "project",
-        "env": ctx.env,
-        "run_id": ctx.run_id,
-        "package_version": __version__,
-        "commit_id": save_to_blob.get_commit_id(ctx.dbutils),
-        "models": models,
-        "as_of": as_of,
-        "row_counts": {"customers_scored": customers, "distinct_input_tuples": distinct_tuples},
-        "config_hash": save_to_blob.config_hash(config_to_dict(config)),
-        "source_table": {"name": feature_name, "version": _table_version(ctx, feature_name)},
-        "targets_table": {"name": targets, "version": _table_version(ctx, targets)},
-        "projection": {"spec": spec.__dict__ | {"horizons_days": list(spec.horizons_days)},
-                       "tier_quantiles": list(config.projection.tier_quantiles),
-                       "tier_labels": list(config.projection.tier_labels), "tier_thresholds": thresholds},
-        "timestamps": {"started_at": started.isoformat(), "scored_at": dt.datetime.now(dt.timezone.utc).isoformat()},
-    }
-    lineage_path = save_to_blob.save_meta_to_blob_storage(lineage, files.run_folder, dbutils=ctx.dbutils)
     ctx.logger.info(
         "project: scored %d customers (%d distinct input tuples) at as_of=%s with %s v%s + %s v%s",
         customers, distinct_tuples, as_of, frequency_ref.name, frequency_ref.version,
@@ -149,8 +172,9 @@ def run(ctx: Any) -> dict[str, Any]:
         "parquet_path": files.parquet_path,
         "csv_path": files.csv_path,
         "lineage_path": lineage_path,
-        "removed_runs": list(files.removed_runs),
+        "removed_runs": list(removed),
         "horizon_months": spec.horizon_months,
+        "horizon_units": scoring.horizon_units(spec),
         "discount_rate": spec.discount_rate,
         "clv_total": clv_total,
         "clv_mean": clv_total / customers if customers else 0.0,

@@ -9,6 +9,7 @@ plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ def _step_runner(module: str) -> Callable[[Any], dict[str, Any]]:
 
 
 def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
-    """Run the steps in order; stop at the first failure. Returns the nested summary."""
+    """Run the steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
     timings: dict[str, float] = {}
@@ -41,7 +42,10 @@ def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
         print(f"==> {label} ...", file=out, flush=True)
         started = time.perf_counter()
         try:
-            step_summary = _step_runner(module)(ctx)
+            # prepare decides the as_of; every later step is handed it explicitly, as the deployed job does
+            # with --as-of {{tasks.prepare.values.as_of}}
+            handed_over = {} if step == "prepare" else {"as_of": summary["prepare"]["as_of"]}
+            step_summary = _step_runner(module)(ctx, **handed_over)
         except Exception:
             print(f"==> {label} FAILED after {time.perf_counter() - started:.1f}s", file=out, flush=True)
             raise
@@ -64,7 +68,8 @@ def outputs(ctx: Any, project: dict[str, Any]) -> dict[str, Any]:
     return {
         "tables": {
             "features": ctx.feature_table.full_name,
-            "quarantine": ctx.quarantine_table.full_name,
+            # Written only when a run quarantined rows: listed once it exists.
+            "quarantine": ctx.quarantine_table.full_name if ctx.tables.exists(ctx.quarantine_table.full_name) else None,
             "targets": ctx.targets_table.full_name,
         },
         "predictions_path": project["predictions_path"],
@@ -96,7 +101,8 @@ def mlflow_ui_command(ctx: Any) -> str | None:
     uri = ctx.mlflow_tracking_uri
     if uri.startswith("databricks"):
         return None
-    return f"mlflow ui --backend-store-uri {uri}"
+    # The interpreter that runs gda_clv has mlflow, whether or not its virtual environment is active.
+    return f"{shlex.quote(sys.executable)} -m mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -153,8 +159,9 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
     tables = outs["tables"]
     lines += [
         "Where things are:",
-        f"  tables:      {tables['features']} (features), {tables['targets']} (predictions), "
-        f"{tables['quarantine']} (quarantine)" + (f" in {outs['warehouse']}" if outs["warehouse"] else ""),
+        f"  tables:      {tables['features']} (features), {tables['targets']} (predictions)"
+        + (f", {tables['quarantine']} (quarantine)" if tables.get("quarantine") else "")
+        + (f" in {outs['warehouse']}" if outs["warehouse"] else ""),
         f"  files:       {outs['predictions_path']} (Parquet{', CSV' if project.get('csv_path') else ''}, "
         "lineage.json)",
         f"  MLflow:      experiment '{outs['mlflow']['experiment']}' at {outs['mlflow']['tracking_uri']}; "

@@ -4,10 +4,11 @@ Reads the feature rows of the latest as-of; Spark compresses them to distinct (f
 tuples with customer counts, and only those reach the driver. hyperopt picks the penalizer (and optionally the
 model type) on the holdout error; the chosen configuration is fitted on the calibration period (holdout check,
 plots) and, with ``model.frequency.refit_full``, refitted on the full-period summary for scoring. The scoring
-model is logged as a pyfunc model, registered as ``@challenger`` and gated against ``@champion``.
+model is logged as a pyfunc model, registered and gated against ``@champion``; aliases move after the run ended.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import mlflow
@@ -22,6 +23,7 @@ from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
+from gda_clv.utils import registry
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -79,13 +81,16 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
     _training.log_figure(plots.plot_probability_alive_matrix(*matrix_args), "plots/probability_alive_matrix.png")
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Train, log and register the frequency model; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     cfg = ctx.config.model.frequency
     tuning = cfg.tuning
     ctx.setup_mlflow()
     with ctx.phase(f"{STEP}: read and compress features"):
-        data = _training.latest_features(ctx)
+        data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.frequency_groups(data.features), rfm.FREQUENCY_GROUP_KEYS)
         if groups.empty:
             raise DataError(
@@ -96,7 +101,7 @@ def run(ctx: Any) -> dict[str, Any]:
             data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
         )
     with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        registry.set_run_tags(_training.run_tags(ctx, STEP))
         stats = data_stats(groups, full_groups)
         mlflow.log_metrics(stats)
         mlflow.log_params({
@@ -109,7 +114,7 @@ def run(ctx: Any) -> dict[str, Any]:
         with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
             tuned = tune_frequency(
                 groups, tuning.types, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals,
-                loss=tuning.loss, seed=tuning.seed, trials=_training.make_trials(ctx, tuning.parallelism),
+                loss=tuning.loss, seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
                 default_type=cfg.type, default_penalizer=cfg.penalizer,
             )
             _training.log_trials(tuned.trials)
@@ -131,10 +136,12 @@ def run(ctx: Any) -> dict[str, Any]:
         metric = f"holdout_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):
             example = groups[list(CAL_KEYS)].head(5).set_axis(list(FULL_KEYS), axis=1)
-            registered = _training.register_with_gate(
+            candidate = _training.register_and_decide(
                 ctx, "frequency", model, example, gate_holdout[metric],
                 lambda champion: holdout_metrics(champion, groups, tuning.loss)[metric], metric,
             )
+    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
+        registered = _training.promote(ctx, candidate)
     summary = {
         "type": model.type,
         "params": dict(model.params_),

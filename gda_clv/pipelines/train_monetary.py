@@ -1,13 +1,17 @@
 """``gda-clv train-monetary``: tune, fit, log and register the Gamma-Gamma spend model.
 
 Fits on ``filtered_cal`` (repeat calibration customers with positive spend), compressed in Spark to distinct
-(frequency, monetary value, holdout) tuples. Checks the model's independence assumption (correlation of frequency
-and monetary value), tunes the penalizer on the holdout spend error and, with the frequency model of the same
-pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs actual holdout revenue of all
-calibration customers in Spark. Registers the model as ``@challenger`` and gates it against ``@champion``.
+(frequency, monetary value, holdout) tuples; with ``model.frequency.refit_full`` the registered (scoring) model is
+refitted on the whole period's repeat customers, as the frequency model is, and the calibration fit's estimates stay
+in the summary (``calibration_fit``) and the metrics (``cal_*``). Checks the model's independence assumption
+(correlation of frequency and monetary value), tunes the penalizer on the holdout spend error and, with the
+frequency model of the same pipeline run (else the ``@champion``) loaded from the registry, checks predicted vs
+actual holdout revenue of all calibration customers in Spark. Registers the model and gates it against ``@champion``;
+aliases move after the run.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -57,21 +61,41 @@ def spend_metrics(model: GammaGammaModel, groups: pd.DataFrame, loss: str) -> di
     }
 
 
+def full_period_fit(features: DataFrame, penalizer: float, q_constraint: bool) -> GammaGammaModel:
+    """The scoring model: Gamma-Gamma refitted with the tuned penalizer on the whole period's repeat customers.
+
+    Scoring uses the full-period frequency model (``model.frequency.refit_full``); its spend model is refitted on
+    the same period the same way, so both models have seen the same purchases.
+    """
+    repeat = features.where((F.col("frequency") > 0) & (F.col("monetary_value") > 0))
+    groups = _training.to_pandas_groups(
+        repeat.groupBy("frequency", "monetary_value").agg(F.count(F.lit(1)).alias("weight")),
+        ("frequency", "monetary_value"),
+    )
+    return GammaGammaModel(penalizer, q_constraint).fit(groups["frequency"], groups["monetary_value"], groups["weight"])
+
+
 def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
-    """The frequency model registered by this pipeline run if there is one, else ``@champion``."""
+    """The frequency model registered in this job run (tag ``gda_clv_job_run_id``), else ``@champion``.
+
+    In the clv-training job train-monetary depends on train-frequency, so the version that task registered (in
+    another process) is found by the job run id both were given; a standalone run uses ``@champion``.
+    """
     name = ctx.registered_model_name("frequency")
     run_first = f"`gda-clv train-frequency --env {ctx.env}`"
     same_run = [
         v for v in MlflowClient().search_model_versions(f"name='{name}'")
-        if v.tags.get("gda_clv_run_id") == ctx.run_id
+        if v.tags.get(_training.JOB_RUN_TAG) == ctx.job_run_id
     ]
     if same_run:
         version = max(same_run, key=lambda v: int(v.version)).version
         loaded, found = registry.load_registered_model(name, version=version, run_first=run_first)
-        source = "this pipeline run"
+        source = f"job run {ctx.job_run_id}"
     else:
         loaded, found = registry.load_registered_model(name, run_first=run_first)
         source = f"@{registry.CHAMPION}"
+        ctx.logger.info("%s: no frequency model of job run %s; checking revenue with %s v%s",
+                        STEP, ctx.job_run_id, name, found.version)
     return unwrap_model(loaded), {"name": name, "version": str(found.version), "source": source}
 
 
@@ -107,13 +131,16 @@ def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaMo
     }
 
 
-def run(ctx: Any) -> dict[str, Any]:
-    """Train, check, log and register the Gamma-Gamma model; returns the step summary."""
+def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+    """Train, check, log and register the Gamma-Gamma model on the features of ``as_of``; returns the summary.
+
+    ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+    """
     cfg = ctx.config.model.monetary
     tuning = cfg.tuning
     ctx.setup_mlflow()
     with ctx.phase(f"{STEP}: read and compress filtered_cal"):
-        data = _training.latest_features(ctx)
+        data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)
         if groups.empty:
             raise DataError(
@@ -121,7 +148,7 @@ def run(ctx: Any) -> dict[str, Any]:
                 "the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, monetary_value_cal > 0)."
             )
     with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        mlflow.set_tags(_training.run_tags(ctx, STEP))
+        registry.set_run_tags(_training.run_tags(ctx, STEP))
         weight = groups["weight"].to_numpy(float)
         correlation = weighted_correlation(groups["frequency_cal"].to_numpy(float),
                                            groups["monetary_value_cal"].to_numpy(float), weight)
@@ -135,7 +162,7 @@ def run(ctx: Any) -> dict[str, Any]:
         stats = {"n_customers": float(weight.sum()),
                  "n_distinct_tuples": float(len(compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))))}
         mlflow.log_metrics({**stats, "frequency_monetary_correlation": correlation})
-        mlflow.set_tag("correlation_warning", str(correlation_warning))
+        registry.set_run_tags({"correlation_warning": str(correlation_warning)})
         mlflow.log_params({
             "as_of": str(data.as_of), "calibration_end": str(data.calibration_end), "q_constraint": cfg.q_constraint,
             "tuning_max_evals": tuning.max_evals, "tuning_loss": tuning.loss, "model_type": "gamma_gamma",
@@ -144,30 +171,37 @@ def run(ctx: Any) -> dict[str, Any]:
         with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
             tuned = tune_monetary(
                 groups, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals, loss=tuning.loss,
-                seed=tuning.seed, trials=_training.make_trials(ctx, tuning.parallelism),
+                seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
                 q_constraint=cfg.q_constraint, default_penalizer=cfg.penalizer,
             )
             _training.log_trials(tuned.trials)
         mlflow.log_param("penalizer", tuned.penalizer)
         with ctx.phase(f"{STEP}: fit Gamma-Gamma (penalizer {tuned.penalizer:.3g})"):
             tuples = compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))
-            model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
+            cal_model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
                 tuples["frequency_cal"], tuples["monetary_value_cal"], tuples["weight"]
             )
-        spend = spend_metrics(model, groups, tuning.loss)
+            refit_full = ctx.config.model.frequency.refit_full
+            model = full_period_fit(data.features, tuned.penalizer, cfg.q_constraint) if refit_full else cal_model
+        # The honest holdout checks are the calibration fit's; the scoring model is compared with the champion.
+        spend = spend_metrics(cal_model, groups, tuning.loss)
+        gate_spend = spend_metrics(model, groups, tuning.loss)
         with ctx.phase(f"{STEP}: holdout revenue check with the frequency model"):
             frequency_model, frequency_ref = frequency_model_for_run(ctx)
-            revenue = revenue_check(data.features, frequency_model, model)
-        mlflow.log_metrics({**_training.fit_metrics(model), **spend, **revenue})
-        mlflow.set_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
-        mlflow.log_dict(model.to_dict(), "fits.json")
+            revenue = revenue_check(data.features, frequency_model, cal_model)
+        mlflow.log_metrics({**_training.fit_metrics(model), **_training.fit_metrics(cal_model, "cal_"), **spend,
+                            **revenue})
+        registry.set_run_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
+        mlflow.log_dict({"scoring": model.to_dict(), "calibration": cal_model.to_dict()}, "fits.json")
         metric = f"holdout_spend_{tuning.loss}"
         with ctx.phase(f"{STEP}: log, register and gate"):
             example = groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
-            registered = _training.register_with_gate(
-                ctx, "monetary", model, example, spend.get(metric, math.inf),
+            candidate = _training.register_and_decide(
+                ctx, "monetary", model, example, gate_spend.get(metric, math.inf),
                 lambda champion: spend_metrics(champion, groups, tuning.loss).get(metric, math.inf), metric,
             )
+    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
+        registered = _training.promote(ctx, candidate)
     ctx.logger.info(
         "%s: p=%.4g q=%.4g v=%.4g; holdout revenue actual %.2f vs predicted %.2f; %s v%s aliases %s", STEP,
         *model.param_array(), revenue["holdout_revenue_actual_total"], revenue["holdout_revenue_predicted_total"],
@@ -182,9 +216,12 @@ def run(ctx: Any) -> dict[str, Any]:
         "penalizer_used": model.penalizer_used_,
         "q_constraint": cfg.q_constraint,
         "converged": model.converged_,
+        "refit_full": refit_full,
+        "calibration_fit": {"params": dict(cal_model.params_), "log_likelihood": cal_model.log_likelihood_},
         "correlation": {"frequency_monetary": correlation, "threshold": cfg.correlation_warn_threshold,
                         "warning": correlation_warning},
         "holdout": {**spend, **revenue},
+        "gate_holdout": gate_spend,
         "frequency_model": frequency_ref,
         "tuning": {"tuned": tuned.tuned, "loss": tuned.loss, "trials": len(tuned.trials)},
         "data": {"as_of": str(data.as_of), "calibration_end": str(data.calibration_end), **stats},

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gda_clv.errors import ConfigError
 from gda_clv.utils.config_schema import Config
-from gda_clv.utils.config_utils import load_config
+from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
+from gda_clv.utils.workspace_paths import experiment_path, registered_model_name, workspace_root
 
 
 class Singleton(type):
@@ -95,6 +97,7 @@ class JobContext(metaclass=Singleton):
     overrides: Sequence[str] = ()
     conf_dir: str | None = None
     spark: Any = None
+    job_run_id: str | None = None  # the Databricks job run ({{job.run_id}}); default: this process's run_id
     config: Config = field(init=False)
     logger: logging.Logger = field(init=False)
     run_id: str = field(init=False)
@@ -104,6 +107,7 @@ class JobContext(metaclass=Singleton):
         self.config = load_config(self.env, self.conf_dir and Path(self.conf_dir), self.conf_files, self.overrides)
         self.logger = get_logger("gda_clv", self.config.runtime.log_level)
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.job_run_id = self.job_run_id or self.run_id
         if self.spark is None:
             self.spark = self._session()
         from gda_clv.utils.tables import TableStore
@@ -111,7 +115,8 @@ class JobContext(metaclass=Singleton):
         self.tables = TableStore(self.spark, self.config.tables.format)
         self._mlflow_ready = False
         self.logger.info(
-            "context: env=%s backend=%s region=%s run_id=%s", self.env, self.backend, self.config.region, self.run_id
+            "context: env=%s backend=%s region=%s run_id=%s job_run_id=%s", self.env, self.backend, self.config.region,
+            self.run_id, self.job_run_id,
         )
 
     @property
@@ -124,7 +129,7 @@ class JobContext(metaclass=Singleton):
 
     @property
     def state_dir(self) -> Path:
-        return Path(self.config.runtime.state_dir).resolve()
+        return resolve_state_dir(self.config.runtime.state_dir, self.conf_dir and Path(self.conf_dir))
 
     @property
     def output_path(self) -> str:
@@ -165,7 +170,7 @@ class JobContext(metaclass=Singleton):
         if self.config.mlflow.experiment:
             return self.config.mlflow.experiment
         if self.is_databricks:
-            return f"/Shared/gda_clv/{self.env}/{self.config.region}"
+            return experiment_path(workspace_root(self.env, self.config.deployment), self.config.region)
         return f"gda_clv-{self.env}-{self.config.region}"
 
     @property
@@ -179,10 +184,7 @@ class JobContext(metaclass=Singleton):
 
     def registered_model_name(self, kind: str) -> str:
         """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
-        name = getattr(self.config.model.registry, f"{kind}_name")
-        if self.is_databricks:
-            return f"{self.config.tables.catalog}.{self.config.tables.schema_}.{name}"
-        return name
+        return registered_model_name(self.config, kind)
 
     def setup_mlflow(self) -> str:
         """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""
@@ -220,6 +222,13 @@ class JobContext(metaclass=Singleton):
     def _session(self) -> Any:
         from gda_clv.utils.spark_session import active_session, build_local_session
 
+        if self.is_databricks and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            raise ConfigError(
+                f"env '{self.env}' uses runtime.backend databricks (Unity Catalog tables, Databricks MLflow), "
+                "but this process is not on a Databricks cluster (DATABRICKS_RUNTIME_VERSION is not set). "
+                "On a laptop use --env local (JobContext(env='local')); to use this environment, run on a "
+                "cluster or pass the session of a Databricks Connect client as JobContext(..., spark=session)."
+            )
         active = active_session()
         if active is not None:
             return active
@@ -229,6 +238,7 @@ class JobContext(metaclass=Singleton):
             return SparkSession.builder.getOrCreate()
         runtime = self.config.runtime
         with log_phase(self.logger, f"starting local Spark ({runtime.spark_master}, state in {self.state_dir})"):
-            session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions)
+            session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions,
+                                          metastore_url=runtime.metastore_url)
         session.sparkContext.setLogLevel("ERROR")
         return session

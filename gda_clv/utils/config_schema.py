@@ -17,6 +17,7 @@ class SourceColumns(_Strict):
     customer_id: str = "customer_id"
     transaction_date: str = "transaction_date"
     amount: str = "amount"
+    transaction_id: Optional[str] = None
 
 
 class SourceConfig(_Strict):
@@ -67,11 +68,12 @@ class TablesConfig(_Strict):
 
 class TuningConfig(_Strict):
     max_evals: int = Field(20, ge=0)
-    penalizer_min: float = Field(1e-6, gt=0)
+    penalizer_min: float = Field(1e-6, ge=0)
     penalizer_max: float = Field(0.1, gt=0)
     loss: Literal["rmse", "mae"] = "rmse"
     parallelism: int = Field(1, gt=0)
     seed: int = 42
+    backend: Literal["hyperopt", "optuna"] = "hyperopt"
 
     @model_validator(mode="after")
     def _range(self) -> TuningConfig:
@@ -137,6 +139,7 @@ class ProjectionConfig(_Strict):
     horizon_months: int = Field(12, gt=0)
     discount_rate: float = Field(0.01, ge=0, lt=1)
     horizons_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    month: Literal["calendar", "lifetimes"] = "calendar"
     tier_quantiles: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.95])
     tier_labels: list[str] = Field(default_factory=lambda: ["low", "medium", "high", "top"])
     model_versions: ModelVersions = Field(default_factory=ModelVersions)
@@ -171,6 +174,8 @@ class MonitoringThresholds(_Strict):
 
 
 class MonitoringConfig(_Strict):
+    """``monitoring.*``: bins of the drift statistics, alert thresholds, whether an alert fails the step."""
+
     bins: int = Field(10, ge=2, le=100)
     thresholds: MonitoringThresholds = Field(default_factory=MonitoringThresholds)
     fail_on_alert: bool = False
@@ -182,6 +187,7 @@ class RuntimeConfig(_Strict):
     spark_master: str = "local[*]"
     shuffle_partitions: int = Field(8, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metastore_url: Optional[str] = None
 
 
 class Config(_Strict):

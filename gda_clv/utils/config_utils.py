@@ -1,6 +1,7 @@
 """Load, merge and validate configuration.
 
-Layers, later ones win: ``conf/base.yml`` -> ``conf/models/<region>/clv.yml`` -> ``conf/environments/<env>.yml``
+Layers, later ones win: ``conf/base.yml`` -> ``conf/models/<region>/clv.yml`` -> ``conf/datasets/<format>.yml``
+(only for a source format that has one: the CDNOW layout's literature dates) -> ``conf/environments/<env>.yml``
 -> each ``--conf-file`` -> each ``--set dotted.key=value`` (value parsed as YAML). The merged dict is validated once
 into :class:`~gda_clv.utils.config_schema.Config`; a mistake fails with the key, the file it came from and what is
 allowed.
@@ -35,7 +36,22 @@ def default_conf_dir() -> Path:
     return checkout if (checkout / "base.yml").is_file() else package / "conf"
 
 
+def resolve_state_dir(state_dir: str | Path, conf_dir: Path | None = None) -> Path:
+    """``runtime.state_dir`` as an absolute path, the same whatever folder a command is started from.
+
+    A relative path is anchored at the project root (the folder holding ``conf/``: the checkout, or the parent of
+    ``$GDA_CLV_CONF_DIR``); with only the conf shipped in the wheel, at the user's home folder.
+    """
+    path = Path(state_dir).expanduser()
+    if path.is_absolute():
+        return path
+    conf_dir = (Path(conf_dir) if conf_dir else default_conf_dir()).resolve()
+    shipped = conf_dir == Path(__file__).resolve().parents[1] / "conf"
+    return ((Path.home() if shipped else conf_dir.parent) / path).resolve()
+
+
 def available_envs(conf_dir: Path) -> list[str]:
+    """Names of the environments with a file in ``conf_dir/environments``, sorted."""
     return sorted(p.stem for p in (conf_dir / "environments").glob("*.yml"))
 
 
@@ -54,7 +70,10 @@ def _parse_yaml(text: str) -> Any:
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from ``path``; an empty file is an empty mapping."""
+    """A YAML mapping from ``path``; an empty file is an empty mapping.
+
+    Raises ``ConfigError`` when the file is missing, is not valid YAML or its top level is not a mapping.
+    """
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -69,7 +88,10 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_set(item: str) -> dict[str, Any]:
-    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML."""
+    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML.
+
+    Raises ``ConfigError`` when ``item`` is not ``dotted.key=value`` or the value is not valid YAML.
+    """
     key, sep, raw = item.partition("=")
     if not sep or not key.strip() or any(not part for part in key.split(".")):
         raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. --set data.freq=W")
@@ -94,6 +116,7 @@ class MergedConfig:
     origins: dict[str, str] = field(default_factory=dict)
 
     def overlay(self, layer: Mapping[str, Any], origin: str) -> None:
+        """Merge ``layer`` over the data (mappings recursively, anything else replaced), recording ``origin``."""
         _merge_into(self.data, layer, origin, self.origins, prefix="")
 
     def origin_of(self, dotted: str) -> str:
@@ -133,7 +156,11 @@ def merge_layers(
     conf_files: Sequence[str | Path] = (),
     overrides: Sequence[str] = (),
 ) -> MergedConfig:
-    """All layers for ``env`` merged, with the origin of every key."""
+    """All layers for ``env`` merged, with the origin of every key.
+
+    Raises ``ConfigError`` for an unknown environment or a layer that cannot be read (see :func:`load_yaml`,
+    :func:`parse_set`).
+    """
     conf_dir = Path(conf_dir) if conf_dir else default_conf_dir()
     envs = available_envs(conf_dir)
     if env not in envs:
@@ -150,6 +177,7 @@ def merge_layers(
     for layer, origin in later:
         probe.overlay(layer, origin)
     region = probe.data.get("region", "NOAM")
+    source_format = (probe.data.get("data") or {}).get("source", {}).get("format")
 
     merged = MergedConfig()
     merged.overlay({"env": env}, f"--env {env}")
@@ -157,6 +185,9 @@ def merge_layers(
     model_path = conf_dir / "models" / str(region) / "clv.yml"
     if model_path.is_file():
         merged.overlay(load_yaml(model_path), str(model_path))
+    dataset_path = conf_dir / "datasets" / f"{source_format}.yml"
+    if isinstance(source_format, str) and dataset_path.is_file():  # the dataset's own dates (CDNOW's split)
+        merged.overlay(load_yaml(dataset_path), str(dataset_path))
     for layer, origin in later:
         merged.overlay(layer, origin)
     return merged
@@ -177,6 +208,8 @@ def load_config(
 
 
 def format_validation_error(exc: ValidationError, merged: MergedConfig) -> str:
+    """The message of a failed validation: one line per problem with the dotted key, what is allowed and the layer
+    that set the key."""
     lines = [f"invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''}):"]
     for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]

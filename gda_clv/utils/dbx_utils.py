@@ -40,6 +40,7 @@ def remove_task(workflow: dict[str, Any], task_key: str, rewire: bool = True) ->
     """Return a copy of ``workflow`` without ``task_key``.
 
     Tasks that depended on it inherit its own dependencies when ``rewire`` is true; otherwise they are an error.
+    Raises ``ConfigError`` for an unknown ``task_key`` and, without ``rewire``, when another task depends on it.
     """
     tasks = workflow.get("tasks", [])
     removed = next((t for t in tasks if t["task_key"] == task_key), None)

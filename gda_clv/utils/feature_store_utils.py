@@ -45,10 +45,12 @@ class Timeline:
 
     @property
     def as_of(self) -> dt.date:
+        """The date the features describe, which is the observation end."""
         return self.observation_end
 
     @property
     def holdout_days(self) -> int:
+        """Days from calibration end to observation end."""
         return (self.observation_end - self.calibration_end).days
 
     @classmethod
@@ -59,7 +61,11 @@ class Timeline:
         holdout_days: int,
         last_transaction: dt.date | None,
     ) -> Timeline:
-        """From config dates where given, else the last clean transaction date and ``holdout_days`` before it."""
+        """From config dates where given, else the last clean transaction date and ``holdout_days`` before it.
+
+        Raises ``DataError`` when ``observation_end`` is not given and there is no clean transaction to take it
+        from, or (through the constructor) when calibration end is not before observation end.
+        """
         if observation_end is None:
             if last_transaction is None:
                 raise DataError("no clean transactions to derive data.observation_end from; set it in the config.")
@@ -69,6 +75,7 @@ class Timeline:
         return cls(calibration_end=calibration_end, observation_end=observation_end)
 
     def as_dict(self) -> dict[str, Any]:
+        """The dates as ISO text and ``holdout_days``, for summaries and MLflow params."""
         return {
             "calibration_end": self.calibration_end.isoformat(),
             "observation_end": self.observation_end.isoformat(),
@@ -98,9 +105,11 @@ def plan_update(table_exists: bool, as_of_exists: bool, skip_if_unchanged: bool,
 class FeatureBackend(Protocol):
     """Where the feature table lives and how it is written."""
 
-    def exists(self, table: FeatureStoreTableConfig) -> bool: ...
+    def exists(self, table: FeatureStoreTableConfig) -> bool:
+        """Whether the feature table exists."""
 
-    def write(self, features: DataFrame, table: FeatureStoreTableConfig, as_of: dt.date) -> None: ...
+    def write(self, features: DataFrame, table: FeatureStoreTableConfig, as_of: dt.date) -> None:
+        """Create the table or replace the rows of ``as_of`` with ``features``, leaving other dates untouched."""
 
 
 class TableStoreBackend:
@@ -110,9 +119,11 @@ class TableStoreBackend:
         self.store = store
 
     def exists(self, table: FeatureStoreTableConfig) -> bool:
+        """See :meth:`FeatureBackend.exists`."""
         return self.store.exists(table.full_name)
 
     def write(self, features: DataFrame, table: FeatureStoreTableConfig, as_of: dt.date) -> None:
+        """See :meth:`FeatureBackend.write`."""
         self.store.replace_where(features, table.full_name, table.timeseries_column, as_of)
 
 
@@ -127,9 +138,11 @@ class FeatureEngineeringBackend:
         self.spark = spark
 
     def exists(self, table: FeatureStoreTableConfig) -> bool:
+        """See :meth:`FeatureBackend.exists`."""
         return self.spark.catalog.tableExists(table.full_name)
 
     def write(self, features: DataFrame, table: FeatureStoreTableConfig, as_of: dt.date) -> None:
+        """See :meth:`FeatureBackend.write`."""
         if not self.exists(table):
             self.client.create_table(
                 name=table.full_name,

@@ -1,23 +1,27 @@
-"""Pre-deployment commit checks: deployment.yml workflows and ``@champion`` model versions against the code.
+"""Pre-deployment commit checks: deployment.yml, the bundle, the wheel and ``@champion`` versions against the code.
 
-1. Every workflow of every environment in conf/deployment.yml carries ``tags.git_commit`` equal to the commit
-   being deployed (stale if job-gen was not re-run).
-2. For each registered model given, the ``@champion`` version's commit (model-version tag ``git_commit``, else
-   its run's ``mlflow.source.git.commit``) must be in the repository's history and at most
-   ``max_commits_behind`` commits behind HEAD.
+1. Every workflow of every environment in conf/deployment.yml and every job of conf/bundle/resources carries
+   ``tags.git_commit`` equal to the commit being deployed (stale if job-gen was not re-run).
+2. The wheel being deployed (``--wheel``) carries that commit, stamped by setup.py at build time.
+3. For each registered model given (``--model``, or ``--env-models``: the environment's two models), the
+   ``@champion`` version's commit (model-version tag ``git_commit``, else its run's ``mlflow.source.git.commit``)
+   must be in the repository's history and at most ``max_commits_behind`` commits behind HEAD.
 
 ``gda-clv check-meta`` prints a table of what is stale and returns ``status: failed`` (exit code 1) if anything is.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import require_git_head
 
 COMMIT_TAG = "git_commit"
 RUN_COMMIT_TAG = "mlflow.source.git.commit"
@@ -26,14 +30,6 @@ COLUMNS = ("kind", "environment", "name", "commit", "problem")
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-
-
-def head_commit(root: Path) -> str:
-    """HEAD of the repository at ``root``."""
-    done = _git(root, "rev-parse", "HEAD")
-    if done.returncode != 0:
-        raise ConfigError(f"{root} is not a git repository with commits: {done.stderr.strip()}")
-    return done.stdout.strip()
 
 
 def commit_problem(root: Path, commit: str | None, max_behind: int) -> str | None:
@@ -51,7 +47,10 @@ def commit_problem(root: Path, commit: str | None, max_behind: int) -> str | Non
 
 
 def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, str]]:
-    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``."""
+    """Workflows in ``deployment_file`` whose ``tags.git_commit`` is not ``commit``.
+
+    Raises ConfigError when the deployment file cannot be read.
+    """
     if not deployment_file.is_file():
         raise ConfigError(f"{deployment_file} does not exist; run `gda-clv job-gen` first")
     content = yaml.safe_load(deployment_file.read_text(encoding="utf-8")) or {}
@@ -64,6 +63,47 @@ def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, st
                 rows.append({"kind": "workflow", "environment": env, "name": workflow.get("name", "?"),
                              "commit": str(found or "-"), "problem": problem})
     return rows
+
+
+def bundle_problems(bundle_dir: Path, commit: str) -> list[dict[str, str]]:
+    """Jobs in ``bundle_dir``/resources/*.yml whose ``tags.git_commit`` is not ``commit``."""
+    rows = []
+    for path in sorted((bundle_dir / "resources").glob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for env, target in (content.get("targets") or {}).items():
+            for key, job in ((target or {}).get("resources", {}).get("jobs") or {}).items():
+                found = (job.get("tags") or {}).get(COMMIT_TAG)
+                if found != commit:
+                    problem = f"bundle job from another commit (deploying {commit[:12]})" if found else \
+                        "no git_commit tag"
+                    rows.append({"kind": "bundle job", "environment": env, "name": job.get("name", key),
+                                 "commit": str(found or "-"), "problem": problem})
+    return rows
+
+
+def wheel_commit(wheel: Path) -> str | None:
+    """The commit setup.py stamped into ``wheel`` (gda_clv/_build_info.py), or None.
+
+    Raises ConfigError when the wheel file does not exist.
+    """
+    if not wheel.is_file():
+        raise ConfigError(f"--wheel {wheel}: no such file; build it with `make wheel`")
+    with zipfile.ZipFile(wheel) as archive:
+        try:
+            source = archive.read("gda_clv/_build_info.py").decode()
+        except KeyError:
+            return None
+    match = re.search(r'^COMMIT = "([0-9a-f]{7,40})"$', source, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def wheel_problems(wheel: Path, commit: str) -> list[dict[str, str]]:
+    """A row when the wheel's stamped commit is missing or is not ``commit``."""
+    found = wheel_commit(wheel)
+    if found == commit:
+        return []
+    problem = f"wheel built from another commit (deploying {commit[:12]})" if found else "wheel has no stamped commit"
+    return [{"kind": "wheel", "environment": "-", "name": wheel.name, "commit": found or "-", "problem": problem}]
 
 
 def model_problems(root: Path, models: list[str], max_behind: int, alias: str = "champion",
@@ -105,8 +145,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="git repository of the code (default: .)")
     parser.add_argument("--deployment", type=Path, help="default: ROOT/conf/deployment.yml")
     parser.add_argument("--commit", help="commit being deployed (default: HEAD of ROOT)")
+    parser.add_argument("--bundle-dir", type=Path, help="default: ROOT/conf/bundle (skipped when missing)")
+    parser.add_argument("--wheel", type=Path, help="the wheel being deployed: its stamped commit must match")
     parser.add_argument("--model", action="append", default=[], metavar="NAME",
                         help="registered model whose champion version to check (repeatable)")
+    parser.add_argument("--env-models", action="store_true",
+                        help="also check the champion versions of --env's frequency and monetary models")
     parser.add_argument("--alias", default="champion", help="model alias to check (default: champion)")
     parser.add_argument("--registry-uri", help="MLflow registry URI (default: MLflow's own setting)")
     parser.add_argument("--max-commits-behind", type=int, default=50,
@@ -115,8 +159,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """`gda-clv check-meta`: prints the table; summary ``status`` is "failed" (exit code 1) when anything is stale."""
-    commit = args.commit or head_commit(args.root)
+    commit = args.commit or require_git_head(args.root)
     rows = deployment_problems(args.deployment or args.root / "conf" / "deployment.yml", commit)
+    bundle_dir = args.bundle_dir or args.root / "conf" / "bundle"
+    if bundle_dir.is_dir():
+        rows += bundle_problems(bundle_dir, commit)
+    if args.wheel:
+        rows += wheel_problems(args.wheel, commit)
+    if args.env_models:
+        from gda_clv.utils.config_utils import load_config
+        from gda_clv.utils.workspace_paths import registered_model_name
+
+        config = load_config(args.env)
+        args.model = [*args.model, *(registered_model_name(config, kind) for kind in ("frequency", "monetary"))]
     if args.model:
         from mlflow.tracking import MlflowClient
 

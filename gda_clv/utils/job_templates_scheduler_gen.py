@@ -35,7 +35,7 @@ _QUARTZ_FIELDS = (
 
 
 def parse_duration(text: str, field: str) -> int:
-    """Minutes in ``"15m"``, ``"2h"`` or ``"1h30m"``."""
+    """Minutes in ``"15m"``, ``"2h"`` or ``"1h30m"``; raises ``ConfigError`` naming ``field`` for anything else."""
     match = _DURATION.match(str(text).strip())
     if not match or not any(match.groups()):
         raise ConfigError(f"{field}: '{text}' is not a duration; use e.g. 15m, 2h or 1h30m")
@@ -209,7 +209,11 @@ def _last_line(node: yaml.Node) -> int:
 
 
 def set_yaml_scalar(text: str, path: tuple[str, ...], value: str) -> str:
-    """Set the string at ``path`` (creating missing block mappings) without touching any other byte."""
+    """Set the string at ``path`` (creating missing block mappings) without touching any other byte.
+
+    Returns the new text; raises ``ConfigError`` when ``path`` holds more than a single value or a parent on it is
+    not a block mapping.
+    """
     mapping, depth, found = _find(yaml.compose(text), path)
     rendered = json.dumps(value)
     lines = text.splitlines(keepends=True)
@@ -272,7 +276,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """`gda-clv schedule`: summary {"templates": path, "schedules": {workflow: {"all"|"dev": cron}}}."""
+    """`gda-clv schedule`: summary {"templates": path, "schedules": {workflow: {"all"|"dev": cron}}}.
+
+    Raises ``ConfigError`` when ``--templates`` does not exist.
+    """
     if not args.templates.is_file():
         raise ConfigError(f"--templates: {args.templates} does not exist")
     schedules = write_schedules(args.templates, args.start_in, args.clear_overrides)

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 LOG_FORMAT = "%(asctime)s %(levelname)-5s [%(name)s] %(message)s"
 NOISY_LOGGERS = ("py4j", "pyspark", "urllib3", "alembic", "mlflow.store", "hyperopt", "matplotlib", "numexpr")
+# Failure injection for recovery tests and drills: the process kills itself (SIGKILL, like a lost cluster node)
+# when a phase whose name contains this variable's value starts.
+KILL_AT_PHASE_ENV_VAR = "GDA_CLV_KILL_AT_PHASE"
 
 
 def get_logger(name: str = "gda_clv", level: str | int = "INFO") -> logging.Logger:
@@ -26,13 +31,27 @@ def get_logger(name: str = "gda_clv", level: str | int = "INFO") -> logging.Logg
 
 @contextmanager
 def log_phase(logger: logging.Logger, name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
-    """Log the start and duration of a phase; record its seconds in ``timings``."""
+    """Log a phase's start and, at its end, "done in N s" or "failed after N s"; record its seconds in ``timings``."""
     logger.info("%s ...", name)
+    _kill_if_requested(name)
     start = time.perf_counter()
+    failed = True
     try:
         yield
+        failed = False
     finally:
         seconds = round(time.perf_counter() - start, 3)
         if timings is not None:
             timings[name] = seconds
-        logger.info("%s done in %.1fs", name, seconds)
+        if failed:
+            logger.warning("%s failed after %.1fs", name, seconds)
+        else:
+            logger.info("%s done in %.1fs", name, seconds)
+
+
+def _kill_if_requested(phase: str) -> None:
+    target = os.environ.get(KILL_AT_PHASE_ENV_VAR)
+    if target and target in phase:
+        logging.getLogger("gda_clv").warning("%s=%r: killing this process at phase '%s'", KILL_AT_PHASE_ENV_VAR,
+                                             target, phase)
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -65,13 +65,44 @@ def compare(challenger_metric: float, champion_metric: float, tolerance: float) 
     return challenger_metric <= champion_metric + tolerance * abs(champion_metric)
 
 
+# Unity Catalog refuses these characters in tag keys; the local registry refuses them too, so a laptop run fails
+# where a workspace would.
+UC_FORBIDDEN_TAG_KEY_CHARACTERS = ".,-=/:"
+
+
+def check_tag_keys(tags: dict[str, str], where: str) -> None:
+    """ModelError naming the first tag key Unity Catalog would refuse (``. , - = / :``, empty, over 255 chars)."""
+    for key in tags:
+        bad = sorted({c for c in key if c in UC_FORBIDDEN_TAG_KEY_CHARACTERS})
+        if bad or not key or len(key) > 255:
+            raise ModelError(
+                f"tag key {key!r} on {where} is not allowed in Unity Catalog (tag keys are 1-255 characters without "
+                f"{' '.join(UC_FORBIDDEN_TAG_KEY_CHARACTERS)}; found {' '.join(bad) or 'a bad length'}); "
+                "use letters, digits and underscores, e.g. gate_mode."
+            )
+
+
+def set_version_tags(name: str, version: str, tags: dict[str, str], client: MlflowClient | None = None) -> None:
+    """Set model-version tags after checking their keys against Unity Catalog's rules."""
+    check_tag_keys(tags, f"model version {name} v{version}")
+    client = client or MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+
+
+def set_run_tags(tags: dict[str, str]) -> None:
+    """Set tags on the active MLflow run after checking their keys against Unity Catalog's rules."""
+    check_tag_keys(tags, "the MLflow run")
+    mlflow.set_tags(tags)
+
+
 def register_challenger(
     model_uri: str, name: str, tags: dict[str, str] | None = None, client: MlflowClient | None = None
 ) -> ModelVersion:
-    """Register ``model_uri`` as a new version of ``name`` and point ``@challenger`` at it."""
+    """Register ``model_uri`` as a new version of ``name``; aliases move after the gate decision (:func:`promote`)."""
+    check_tag_keys(tags or {}, f"a new version of {name}")
     client = client or MlflowClient()
     version = mlflow.register_model(model_uri, name, tags=tags)
-    client.set_registered_model_alias(name, CHALLENGER, version.version)
     return client.get_model_version(name, version.version)
 
 
@@ -84,7 +115,7 @@ def version_by_alias(name: str, alias: str, client: MlflowClient | None = None) 
         return None
 
 
-def validate_and_promote(
+def decide(
     name: str,
     challenger_version: str,
     challenger_metric: float,
@@ -94,13 +125,12 @@ def validate_and_promote(
     metric: str,
     client: MlflowClient | None = None,
 ) -> GateDecision:
-    """Run the gate for ``challenger_version`` and move ``@champion`` to it if the gate allows.
+    """Run the gate for ``challenger_version``: whether it may become ``@champion``. Moves no alias.
 
     ``champion_metric_of(champion_version)`` evaluates the current champion on the challenger's holdout; it is
     only called when there is a champion to compare with and the gate is not disabled.
     """
     check_gate_config(mode, tolerance)
-    client = client or MlflowClient()
     champion = version_by_alias(name, CHAMPION, client)
     champion_version = None if champion is None else str(champion.version)
     champion_metric: float | None = None
@@ -121,9 +151,7 @@ def validate_and_promote(
         )
         promoted = passed or mode == "dry_run"
         reason = detail + ("" if mode == "enabled" else "; dry run: promoted regardless")
-    if promoted:
-        client.set_registered_model_alias(name, CHAMPION, str(challenger_version))
-    decision = GateDecision(
+    return GateDecision(
         mode=mode,
         metric=metric,
         tolerance=float(tolerance),
@@ -135,19 +163,59 @@ def validate_and_promote(
         promoted=promoted,
         reason=reason,
     )
-    for key, value in _version_tags(decision).items():
-        client.set_model_version_tag(name, str(challenger_version), key, value)
+
+
+def record_decision(name: str, decision: GateDecision, client: MlflowClient | None = None) -> None:
+    """Write the decision as tags of the challenger version (before any alias moves)."""
+    set_version_tags(name, decision.challenger_version, _version_tags(decision), client)
+
+
+def promote(name: str, decision: GateDecision, client: MlflowClient | None = None) -> None:
+    """Point ``@challenger``, and ``@champion`` if the decision says so, at the challenger version.
+
+    ModelError, with no alias moved, unless the decision is recorded on the version and the MLflow run that logged
+    it has ended FINISHED (a killed or failed training run never gets an alias).
+    """
+    client = client or MlflowClient()
+    version = client.get_model_version(name, decision.challenger_version)
+    if "gate_promoted" not in version.tags:
+        raise ModelError(f"'{name}' v{version.version} has no recorded gate decision; record it before promoting.")
+    status = client.get_run(version.run_id).info.status if version.run_id else "FINISHED"
+    if status != "FINISHED":
+        raise ModelError(
+            f"'{name}' v{version.version} comes from MLflow run {version.run_id} with status {status}; "
+            "aliases move only after the training run has ended FINISHED."
+        )
+    client.set_registered_model_alias(name, CHALLENGER, decision.challenger_version)
+    if decision.promoted:
+        client.set_registered_model_alias(name, CHAMPION, decision.challenger_version)
+
+
+def validate_and_promote(
+    name: str,
+    challenger_version: str,
+    challenger_metric: float,
+    champion_metric_of: Callable[[ModelVersion], float],
+    mode: str,
+    tolerance: float,
+    metric: str,
+    client: MlflowClient | None = None,
+) -> GateDecision:
+    """:func:`decide`, :func:`record_decision`, then :func:`promote`, in that order."""
+    decision = decide(name, challenger_version, challenger_metric, champion_metric_of, mode, tolerance, metric, client)
+    record_decision(name, decision, client)
+    promote(name, decision, client)
     return decision
 
 
 def _version_tags(decision: GateDecision) -> dict[str, str]:
     return {
-        "gate.mode": decision.mode,
-        "gate.passed": str(decision.passed),
-        "gate.promoted": str(decision.promoted),
-        "gate.champion_version": str(decision.champion_version),
-        f"gate.challenger_{decision.metric}": f"{decision.challenger_metric:.6g}",
-        f"gate.champion_{decision.metric}": str(decision.champion_metric),
+        "gate_mode": decision.mode,
+        "gate_passed": str(decision.passed),
+        "gate_promoted": str(decision.promoted),
+        "gate_champion_version": str(decision.champion_version),
+        f"gate_challenger_{decision.metric}": f"{decision.challenger_metric:.6g}",
+        f"gate_champion_{decision.metric}": str(decision.champion_metric),
     }
 
 
@@ -157,12 +225,12 @@ def log_gate_decision(decision: GateDecision) -> None:
     if decision.champion_metric is not None:
         metrics[f"gate_champion_{decision.metric}"] = decision.champion_metric
     mlflow.log_metrics(metrics)
-    mlflow.set_tags(
+    set_run_tags(
         {
-            "gate.mode": decision.mode,
-            "gate.passed": str(decision.passed),
-            "gate.promoted": str(decision.promoted),
-            "gate.reason": decision.reason,
+            "gate_mode": decision.mode,
+            "gate_passed": str(decision.passed),
+            "gate_promoted": str(decision.promoted),
+            "gate_reason": decision.reason,
         }
     )
     mlflow.log_dict(decision.to_dict(), "gate_decision.json")

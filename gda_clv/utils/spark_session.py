@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from gda_clv.errors import ConfigError
+
 
 def active_session() -> SparkSession | None:
     """The session Databricks (or a notebook) already started, if any."""
@@ -18,25 +20,37 @@ def build_local_session(
     master: str = "local[*]",
     shuffle_partitions: int = 8,
     app_name: str = "gda_clv",
+    metastore_url: str | None = None,
 ) -> SparkSession:
     """A local SparkSession whose Derby metastore and warehouse live under ``state_dir``.
 
     Tables written in one run are visible to the next (same folder), which is what makes the
     embedded default behave like a workspace: prepare writes, train reads, project writes.
+    ``metastore_url`` (``jdbc:postgresql://...``) replaces Derby, which admits one process, by a metastore that
+    several task processes share (scripts/local_services.sh serves one).
     """
     state_dir = Path(state_dir).resolve()
+    remove_leftover_artifact_dirs(Path.cwd())
     warehouse = state_dir / "spark-warehouse"
     metastore = state_dir / "metastore_db"
     state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log4j = Path(__file__).with_name("log4j2.properties")
-    java_options = f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j}"
+    spark_log = state_dir / "logs" / "spark.log"
+    java_options = (
+        f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j} -Dgda_clv.spark_log={spark_log}"
+    )
+    builder = SparkSession.builder
+    if metastore_url:
+        builder = _shared_metastore(builder, metastore_url)
+    else:
+        builder = builder.config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                                 f"jdbc:derby:;databaseName={metastore};create=true")
     return (
-        SparkSession.builder.master(master)
+        builder.master(master)
         .appName(app_name)
         .config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.catalogImplementation", "hive")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -48,4 +62,46 @@ def build_local_session(
         .config("spark.driver.memory", os.environ.get("GDA_CLV_DRIVER_MEMORY", "2g"))
         .enableHiveSupport()
         .getOrCreate()
+    )
+
+
+def remove_leftover_artifact_dirs(folder: Path) -> None:
+    """Remove the empty ``artifacts/spark-*`` folders that killed Spark 4 sessions left in ``folder``.
+
+    Spark creates one per session in the JVM's working directory and deletes it at a clean exit only; ours stay
+    empty (no artifacts are added), so an empty one is safe to remove even while its session is alive.
+    """
+    artifacts = folder / "artifacts"
+    if not artifacts.is_dir():
+        return
+    for leftover in artifacts.glob("spark-*"):
+        if leftover.is_dir() and not any(leftover.iterdir()):
+            leftover.rmdir()
+    if not any(artifacts.iterdir()):
+        artifacts.rmdir()
+
+
+POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+
+
+def _shared_metastore(builder: SparkSession.Builder, url: str) -> SparkSession.Builder:
+    """Hive metastore in PostgreSQL: schema created on first use, the driver jar from Debian's package."""
+    if not url.startswith("jdbc:postgresql:"):
+        raise ConfigError(f"runtime.metastore_url: '{url}' is not a jdbc:postgresql:// URL; "
+                          "leave it null for the embedded Derby metastore")
+    if not POSTGRES_JDBC_JAR.exists():
+        raise ConfigError(f"runtime.metastore_url needs the PostgreSQL JDBC driver at {POSTGRES_JDBC_JAR}: "
+                          "apt-get install -y libpostgresql-jdbc-java")
+    return (
+        builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
+        .config("spark.hadoop.javax.jdo.option.ConnectionDriverName", "org.postgresql.Driver")
+        # Tables and columns created on first use; not the foreign keys: DataNucleus adds those lazily, on a second
+        # connection, while the first holds a transaction on the referenced table, which on PostgreSQL deadlocks the
+        # first table write. (autoCreateAll would switch them back on.)
+        .config("spark.hadoop.datanucleus.schema.autoCreateAll", "false")
+        .config("spark.hadoop.datanucleus.schema.autoCreateTables", "true")
+        .config("spark.hadoop.datanucleus.schema.autoCreateColumns", "true")
+        .config("spark.hadoop.datanucleus.schema.autoCreateConstraints", "false")
+        .config("spark.hadoop.hive.metastore.schema.verification", "false")
+        .config("spark.driver.extraClassPath", str(POSTGRES_JDBC_JAR))
     )

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+import yaml
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import workspace_client
 from gda_clv.utils.api.make_ws_dir import make_workspace_dirs
 from gda_clv.utils.api.permissions import apply_env_permissions, grant_model_privileges, set_job_permissions
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeWorkspace:
@@ -22,6 +28,7 @@ class FakeWorkspace:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Any]] = []
         self.folders: set[str] = set()
+        self.experiments: dict[str, str] = {}
         self.routes: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
 
     def answer(self, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
@@ -36,6 +43,18 @@ class FakeWorkspace:
         if path == "/api/2.0/workspace/mkdirs":
             self.folders.add(body["path"])
             return 200, {}
+        if path.startswith("/api/2.0/mlflow/experiments/get-by-name?experiment_name="):
+            name = unquote(path.split("=", 1)[1])
+            if name in self.experiments:
+                return 200, {"experiment": {"experiment_id": self.experiments[name], "name": name}}
+            return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Experiment '{name}' does not exist."}
+        if path == "/api/2.0/mlflow/experiments/create":
+            parent = body["name"].rsplit("/", 1)[0]
+            if parent not in self.folders or body["name"] in self.folders:
+                return 404 if parent not in self.folders else 400, {
+                    "error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Parent directory {parent} does not exist."}
+            self.experiments[body["name"]] = str(100 + len(self.experiments))
+            return 200, {"experiment_id": self.experiments[body["name"]]}
         return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no route {method} {path}"}
 
 
@@ -124,18 +143,18 @@ def test_env_permissions_and_model_grants(workspace: FakeWorkspace) -> None:
     workspace.routes[("GET", "/api/2.2/jobs/list?name=dev-clv-scoring")] = (
         200, {"jobs": [{"job_id": 7}]})
     workspace.routes[("PUT", "/api/2.0/permissions/jobs/7")] = (200, {})
-    workspace.routes[("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=%2FShared%2Fx%2Fclv")] = (
-        200, {"experiment": {"experiment_id": "99"}})
+    workspace.experiments["/Shared/x/NOAM/experiments/clv"] = "99"
     workspace.routes[("PUT", "/api/2.0/permissions/experiments/99")] = (200, {})
     workspace.routes[("PATCH", "/api/2.1/unity-catalog/permissions/function/gda_dev.clv.clv_frequency")] = (200, {})
     settings = {
         "access_control": [{"user_name": "a@example.com", "permission_level": "IS_OWNER"}],
-        "permissions": {"experiments": {"/Shared/x/clv": [{"group_name": "g", "permission_level": "CAN_READ"}]},
+        "workspace": {"root": "/Shared/x", "regions": ["NOAM"]},
+        "permissions": {"experiment": [{"group_name": "g", "permission_level": "CAN_READ"}],
                         "models": {"gda_dev.clv.clv_frequency": [{"principal": "g", "privileges": ["EXECUTE"]}]}},
     }
-    done = apply_env_permissions(settings, ["dev-clv-scoring"], workspace_client())
-    assert done == {"jobs": {"dev-clv-scoring": "7"}, "experiments": {"/Shared/x/clv": "99"},
-                    "models": ["gda_dev.clv.clv_frequency"]}
+    done = apply_env_permissions("dev", settings, ["dev-clv-scoring"], workspace_client())
+    assert done == {"jobs": {"dev-clv-scoring": "7"}, "experiments": {"/Shared/x/NOAM/experiments/clv": "99"},
+                    "models": ["gda_dev.clv.clv_frequency"], "models_missing": []}
     assert [c for c in workspace.calls if c[0] in ("PUT", "PATCH")] == [
         ("PUT", "/api/2.0/permissions/jobs/7", {"access_control_list": settings["access_control"]}),
         ("PUT", "/api/2.0/permissions/experiments/99",
@@ -152,3 +171,31 @@ def test_env_permissions_and_model_grants(workspace: FakeWorkspace) -> None:
         "model gda_dev.clv.clv_frequency (or ownership of it or its schema) (Databricks said: User does not have "
         "MANAGE on Function)"
     )
+
+
+def test_workspace_setup_command_creates_parent_experiment_and_permissions(
+        workspace: FakeWorkspace, tmp_path: Path) -> None:
+    """`gda-clv workspace-setup --env dev` (as `make deploy` runs it, its own process) on the shipped dev.yml: the
+    experiment the jobs use exists under a created parent folder, with the env file's access list."""
+    workspace.routes[("PUT", "/api/2.0/permissions/experiments/100")] = (200, {})
+    for model in ("clv_frequency", "clv_monetary"):
+        workspace.routes[("PATCH", f"/api/2.1/unity-catalog/permissions/function/gda_dev.clv.{model}")] = (
+            404, {"error_code": "NOT_FOUND", "message": f"Function 'gda_dev.clv.{model}' does not exist."})
+    summary = tmp_path / "setup.json"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "gda-clv"), "workspace-setup", "--env", "dev", "--environments-dir",
+         str(REPO / "conf" / "environments"), "--summary-json", str(summary)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    experiment = "/Shared/gda_clv/dev/NOAM/experiments/clv"  # = JobContext.mlflow_experiment (test_job_context)
+    assert workspace.experiments == {experiment: "100"}
+    assert experiment not in workspace.folders  # make_ws_dir never makes a folder at the experiment path
+    assert "/Shared/gda_clv/dev/NOAM/experiments" in workspace.folders
+    env_file = yaml.safe_load((REPO / "conf" / "environments" / "dev.yml").read_text())
+    puts = [c for c in workspace.calls if c[0] == "PUT"]
+    assert puts == [("PUT", "/api/2.0/permissions/experiments/100",
+                     {"access_control_list": env_file["deployment"]["permissions"]["experiment"]})]
+    result = json.loads(summary.read_text())
+    assert result["permissions"]["models_missing"] == ["gda_dev.clv.clv_frequency", "gda_dev.clv.clv_monetary"]
+

@@ -1,6 +1,7 @@
 """Validation 1: the generated deployment.yml is read by dbx 0.8.19's own ConfigReader (in .venv-deploy)."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def _generate(tmp_path: Path, dbx_python: Path, env_dir: Path) -> dict:
     return job_gen.generate(
         root=REPO, templates_path=REPO / "conf" / "templates.yml", conf_dir=env_dir,
         out=tmp_path / "deployment.yml", bundle_dir=None, commit=COMMIT, dbx_python=dbx_python, require_dbx=True,
+        project_file=tmp_path / "project.json",
     )
 
 
@@ -41,6 +43,20 @@ def test_dbx_reads_every_environment(tmp_path: Path, dbx_python: Path) -> None:
     assert found == {"dev": ["dev-clv-training", "dev-clv-scoring"],
                      "staging": ["staging-clv-training", "staging-clv-scoring"],
                      "prod": ["clv-training", "clv-scoring"]}
+
+
+def test_dbx_reads_the_project_file_with_uc_volume_artifacts(tmp_path: Path, dbx_python: Path) -> None:
+    """dbx's own ProjectInfo model reads the rendered .dbx/project.json, and rejects a broken one."""
+    _generate(tmp_path, dbx_python, REPO / "conf" / "environments")
+    project = json.loads((tmp_path / "project.json").read_text())
+    assert project["environments"]["prod"]["properties"]["artifact_location"] == \
+        "dbfs:/Volumes/gda_prod/clv/clv_files/artifacts/dbx"
+    del project["environments"]["staging"]["properties"]["artifact_location"]
+    (tmp_path / "project.json").write_text(json.dumps(project))
+    with pytest.raises(ConfigError) as info:
+        job_gen.check_with_dbx(tmp_path / "deployment.yml", dbx_python, tmp_path / "project.json")
+    assert str(info.value).startswith(f"dbx 0.8.19 rejected its project file {tmp_path}/project.json: ")
+    assert "environments -> staging" in str(info.value) and "artifact_location" in str(info.value)
 
 
 def test_dbx_rejects_access_list_without_owner(tmp_path: Path, dbx_python: Path) -> None:

@@ -44,7 +44,7 @@ def test_databricks_names_come_from_config(spark: SparkSession, tmp_path: Path) 
     assert ctx.feature_table.full_name == "gda_prod.clv.clv_features"
     assert ctx.registered_model_name("monetary") == "gda_prod.clv.clv_monetary"
     assert (ctx.mlflow_tracking_uri, ctx.mlflow_registry_uri) == ("databricks", "databricks-uc")
-    assert ctx.mlflow_experiment == "/Shared/gda_clv/prod/NOAM"
+    assert ctx.mlflow_experiment == "/Shared/gda_clv/prod/NOAM/experiments/clv"
     JobContext.reset()
 
 

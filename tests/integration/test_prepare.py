@@ -21,7 +21,7 @@ D = dt.date
 HEADER = "cust,day,value,note"
 GOOD_ROWS = [
     "a,2021-01-05,10,x",
-    "a,2021-01-05,10,x",  # exact duplicate: collapsed
+    "a,2021-01-05,10,x",  # an identical row is a second purchase (no transaction id declared)
     "a,2021-01-20,20,x",
     "a,2021-02-10,30,x",  # holdout
     "b,2021-01-10,5,x",  # one-time buyer
@@ -74,13 +74,13 @@ def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_pr
     summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5")
     schema = run_prepare.schema
     expected = {
-        "status": "succeeded", "source_rows": 10, "duplicates_collapsed": 1, "transactions": 5,
+        "status": "succeeded", "source_rows": 10, "transactions": 6,
         "customers": 3, "repeat_customers": 1, "calibration_customers": 2, "filtered_cal_customers": 1,
         "calibration_end": "2021-01-31", "observation_end": "2021-02-28", "as_of": "2021-02-28",
         "holdout_days": 28, "freq": "D", "freq_multiplier": 1, "write_mode": "create", "outliers": {"rule": "none"},
         "tables": {"features": f"{schema}.clv_features", "quarantine": f"{schema}.clv_quarantine"},
         "quarantined": {
-            "total": 4, "share": 0.444444,
+            "total": 4, "share": 0.4,
             "by_reason": {"after_observation_end": 1, "non_positive_amount": 1, "null_customer_id": 1,
                           "unparseable_date": 1},
         },
@@ -227,11 +227,9 @@ def test_cdnow_subset_matches_lifetimes(spark, tmp_path: Path, run_prepare) -> N
     )
     log = pd.read_csv(subset, sep=r"\s+", header=0, names=["customer_id", "date", "n", "amount"], dtype=str)
     log["amount"] = log["amount"].astype(float)
-    distinct = log.drop_duplicates()
-    clean = distinct[distinct["amount"] > 0].assign(transaction_date=lambda d: pd.to_datetime(d["date"]))
+    clean = log[log["amount"] > 0].assign(transaction_date=lambda d: pd.to_datetime(d["date"]))
     assert summary["source_rows"] == 4000
-    assert summary["duplicates_collapsed"] == len(log) - len(distinct)
-    assert summary["quarantined"]["by_reason"] == {"non_positive_amount": int((distinct["amount"] <= 0).sum())}
+    assert summary["quarantined"]["by_reason"] == {"non_positive_amount": int((log["amount"] <= 0).sum())}
     assert summary["customers"] == clean["customer_id"].nunique()
 
     ref = calibration_and_holdout_data(
@@ -248,3 +246,21 @@ def test_job_file_hands_its_arguments_to_the_prepare_entry_point() -> None:
     done = subprocess.run([sys.executable, str(job), "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: gda-clv prepare [-h]")
+
+
+def test_repeated_transaction_ids_go_to_quarantine_and_the_summary(spark, tmp_path: Path, run_prepare) -> None:
+    rows = ["a,2021-01-05,10,o1", "a,2021-01-05,10,o1", "a,2021-01-05,10,o2", "a,2021-01-20,20,o3",
+            "b,2021-01-10,5,o4"]
+    csv = _write_csv(tmp_path / "tx.csv", rows)
+    summary = run_prepare(
+        *BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5",
+        "data.source.columns={customer_id: cust, transaction_date: day, amount: value, transaction_id: note}",
+    )
+    assert summary["transactions"] == 4
+    assert summary["quarantined"] == {"total": 1, "share": 0.2, "by_reason": {"duplicate_transaction_id": 1}}
+    quarantine = spark.table(summary["tables"]["quarantine"]).collect()
+    assert [(r["customer_id"], r["transaction_date"], r["amount"], r["reason"]) for r in quarantine] == [
+        ("a", "2021-01-05", "10", "duplicate_transaction_id")
+    ]
+    features = {r["customer_id"]: r for r in _rows(spark, summary["tables"]["features"])}
+    assert features["a"]["monetary_value_cal"] == 20.0 and features["a"]["frequency_cal"] == 1.0

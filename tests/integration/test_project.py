@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from gda_clv.errors import DataError, ModelError
+from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -34,7 +34,7 @@ def _context(spark, state: Path, schema: str, *extra: str) -> JobContext:
     JobContext.reset()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema={schema}", "data.freq=W", "data.freq_multiplier=1",
-        "output.write_csv=true", "output.keep_last=2", *extra,
+        "output.write_csv=true", "output.keep_last=2", "projection.month=lifetimes", *extra,
     )
     return JobContext(env="local", spark=spark, overrides=overrides)
 
@@ -85,10 +85,11 @@ def _targets(ctx: JobContext) -> pd.DataFrame:
 
 def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_summary, bgnbd_cdnow,
                                                     gamma_gamma_cdnow) -> None:
-    summary = project.run(ready)
+    summary = project.run(ready, as_of=AS_OF)
     assert summary["customers_scored"] == 2357
     assert summary["distinct_input_tuples"] == 1030
     assert summary["as_of"] == "1998-06-30"
+    assert summary["horizon_units"]["clv"].startswith("expected spend over the next 12 months of lifetimes' month")
     assert {k: (m["name"], m["version"]) for k, m in summary["models"].items()} == {
         "frequency": ("clv_frequency", "1"), "monetary": ("clv_monetary", "1")}
 
@@ -128,14 +129,14 @@ def test_rerun_replaces_only_its_as_of_and_keeps_last_runs(ready: JobContext, ga
     targets = ready.targets_table.full_name
     old_rows = _targets_for(ready, OLD_AS_OF)
     assert old_rows == 0
-    first = project.run(ready)
+    first = project.run(ready, as_of=AS_OF)
     # Rows of another as-of (an earlier scoring) must survive a rerun for AS_OF.
     earlier = ready.tables.read(targets).limit(7).withColumn("as_of", F.lit(OLD_AS_OF))
     ready.tables.replace_where(earlier.toPandas().pipe(ready.spark.createDataFrame), targets, "as_of", OLD_AS_OF)
     # A new monetary champion (v2) changes the values; the model version lands in every row.
     _register(ready, gamma_gamma_cdnow, "monetary", pd.DataFrame({"frequency": [1.0], "monetary_value": [20.0]}))
-    second = project.run(ready)
-    third = project.run(ready)
+    second = project.run(ready, as_of=AS_OF)
+    third = project.run(ready, as_of=AS_OF)
     table = _targets(ready)
     assert len(table) == 2357 + 7
     assert _targets_for(ready, AS_OF) == 2357 and _targets_for(ready, OLD_AS_OF) == 7
@@ -159,7 +160,7 @@ def _targets_for(ctx: JobContext, as_of: dt.date) -> int:
 
 
 def test_failed_write_leaves_previous_outputs_readable(ready: JobContext, monkeypatch) -> None:
-    first = project.run(ready)
+    first = project.run(ready, as_of=AS_OF)
     before = _targets(ready).sort_values("customer_id").reset_index(drop=True)
     real = project.scoring.assign_value_tiers
 
@@ -170,7 +171,7 @@ def test_failed_write_leaves_previous_outputs_readable(ready: JobContext, monkey
 
     monkeypatch.setattr(project.scoring, "assign_value_tiers", dies_midway)
     with pytest.raises(Exception, match="killed midway"):
-        project.run(ready)
+        project.run(ready, as_of=AS_OF)
     after = _targets(ready).sort_values("customer_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(after, before)
     assert save_to_blob.latest_run_folder(ready.output_path) == first["predictions_path"]
@@ -179,7 +180,7 @@ def test_failed_write_leaves_previous_outputs_readable(ready: JobContext, monkey
 
 def test_missing_champion_says_what_to_run(ctx: JobContext) -> None:
     with pytest.raises(ModelError) as err:
-        project.run(ctx)
+        project.run(ctx, as_of=AS_OF)
     assert str(err.value) == (
         f"Registered model 'clv_frequency' does not exist in the registry at {ctx.mlflow_registry_uri}. "
         "Run `gda-clv train-frequency --env local` first."
@@ -190,9 +191,9 @@ def test_missing_features_say_what_to_run(ctx: JobContext, bgnbd_cdnow, gamma_ga
     _register(ctx, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}))
     _register(ctx, gamma_gamma_cdnow, "monetary", pd.DataFrame({"frequency": [1.0], "monetary_value": [2.0]}))
     with pytest.raises(DataError) as err:
-        project.run(ctx)
+        project.run(ctx, as_of=AS_OF)
     assert str(err.value) == (
-        f"Feature table '{ctx.feature_table.full_name}' does not exist or is empty; "
+        f"Feature table '{ctx.feature_table.full_name}' does not exist; "
         "run `gda-clv prepare --env local` first."
     )
 
@@ -200,18 +201,18 @@ def test_missing_features_say_what_to_run(ctx: JobContext, bgnbd_cdnow, gamma_ga
 def test_pinned_model_version_is_used(ready: JobContext, spark, bgnbd_cdnow, tmp_path: Path) -> None:
     _register(ready, bgnbd_cdnow, "frequency", pd.DataFrame({"frequency": [1.0], "recency": [2.0], "T": [3.0]}))
     pinned = _context(spark, tmp_path, ready.config.tables.schema_, "projection.model_versions.frequency=1")
-    summary = project.run(pinned)
+    summary = project.run(pinned, as_of=AS_OF)
     assert summary["models"]["frequency"]["version"] == "1"
     assert summary["models"]["monetary"]["version"] == "1"
     assert set(_targets(pinned)["frequency_model_version"]) == {"1"}
 
 
 def test_changed_columns_are_refused_before_writing(ready: JobContext, spark, tmp_path: Path) -> None:
-    project.run(ready)
+    project.run(ready, as_of=AS_OF)
     schema = ready.config.tables.schema_
     changed = _context(spark, tmp_path, schema, "projection.horizons_days=[30, 60]")
     with pytest.raises(DataError) as err:
-        project.run(changed)
+        project.run(changed, as_of=AS_OF)
     name = changed.targets_table.full_name
     assert str(err.value) == (
         f"The targets table '{name}' has other columns than this projection writes (only in the table: "
@@ -219,3 +220,20 @@ def test_changed_columns_are_refused_before_writing(ready: JobContext, spark, tm
         f"e.g. after projection.horizons_days changed. Set tables.targets to a new table name or drop '{name}'."
     )
     assert _targets_for(changed, AS_OF) == 2357
+
+
+def test_scores_the_as_of_it_is_handed_never_the_newest_silently(ready: JobContext) -> None:
+    older = project.run(ready, as_of=OLD_AS_OF.isoformat())  # a backfill: the older as_of, as a task parameter
+    assert (older["as_of"], older["customers_scored"]) == (OLD_AS_OF.isoformat(), 100)
+    assert _targets_for(ready, OLD_AS_OF) == 100 and _targets_for(ready, AS_OF) == 0
+    assert project.run(ready, as_of="latest")["as_of"] == AS_OF.isoformat()  # only when asked
+    # without --as-of: what the config says (here the CDNOW dataset's observation end), never the newest
+    assert project.run(ready)["as_of"] == AS_OF.isoformat()
+    unset = _context(ready.spark, Path(ready.state_dir), ready.config.tables.schema_, "data.source.format=csv",
+                     "data.source.path=/none.csv")
+    with pytest.raises(ConfigError, match="Pass --as-of DATE"):
+        project.run(unset)  # no --as-of and no data.observation_end: no guessing
+    with pytest.raises(DataError) as err:
+        project.run(ready, as_of="1998-01-31")
+    assert "has no rows for as_of 1998-01-31 (it has: 1998-03-31, 1998-06-30)" in str(err.value)
+    assert "data.observation_end=1998-01-31" in str(err.value)

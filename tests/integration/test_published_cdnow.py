@@ -7,6 +7,10 @@ our features reproduce Hardie's published summary and our fits the published BG/
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -56,3 +60,32 @@ def test_fits_reproduce_the_published_estimates(calibration: pd.DataFrame) -> No
     gamma_gamma = GammaGammaModel(q_constraint=False).fit(repeat["frequency_cal"], repeat["monetary_value_cal"])
     # Fader & Hardie (2013), "The Gamma-Gamma model of monetary value": p = 6.25, q = 3.74, gamma = 15.44.
     assert gamma_gamma.params_ == pytest.approx({"p": 6.25, "q": 3.74, "v": 15.44}, abs=0.01)
+
+
+def test_cli_run_on_the_raw_sample_reproduces_the_published_estimates(tmp_path: Path) -> None:
+    """`gda-clv run` on the raw sample log (every row, repeated ones too, is a purchase) with penalizers 0."""
+    sample = lifetimes_cdnow_path().with_name("CDNOW_sample.txt")
+    log = pd.read_csv(sample, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "cds", "amount"],
+                      dtype=str)
+    assert log.duplicated(["customer_id", "date", "amount"]).sum() == 21  # the rows a dropDuplicates would lose
+    csv = tmp_path / "sample.csv"
+    log[["customer_id", "date", "amount"]].to_csv(csv, index=False)
+    out = tmp_path / "summary.json"
+    settings = [
+        f"runtime.state_dir={tmp_path / 'state'}", "data.source.format=csv", f"data.source.path={csv}",
+        "data.source.date_format=yyyyMMdd", "data.source.columns={customer_id: customer_id, transaction_date: date, "
+        "amount: amount}", "model.frequency.penalizer=0", "model.frequency.tuning.max_evals=0",
+        "model.monetary.penalizer=0", "model.monetary.tuning.max_evals=0", "model.monetary.q_constraint=false",
+    ]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("gda-clv")), "run", "--env", "local", "--summary-json", str(out),
+         *[arg for setting in settings for arg in ("--set", setting)]],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(out.read_text())
+    assert summary["prepare"]["transactions"] == len(log)
+    bgnbd = summary["train_frequency"]["calibration_fit"]["params"]
+    assert bgnbd == pytest.approx({"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}, rel=1e-4)
+    gamma_gamma = summary["train_monetary"]["calibration_fit"]["params"]
+    assert gamma_gamma == pytest.approx({"p": 6.25, "q": 3.74, "v": 15.44}, abs=0.005)

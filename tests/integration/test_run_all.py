@@ -2,8 +2,11 @@
 prepare -> train-frequency -> train-monetary -> project, twice, on local Spark + sqlite MLflow."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import shlex
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +40,9 @@ def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
     JobContext.reset()
     overrides = (
         f"runtime.state_dir={tmp_path}", f"tables.schema=run_{uuid.uuid4().hex[:8]}",
-        f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1",
+        f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1", "projection.month=lifetimes",
         "model.frequency.tuning.max_evals=2", "model.monetary.tuning.max_evals=2", "output.write_csv=true",
+        "data.observation_end=null",  # the later steps learn the as_of from prepare, not from the config
     )
     yield JobContext(env="local", spark=spark, overrides=overrides)
     JobContext.reset()
@@ -65,7 +69,12 @@ def test_run_twice_end_to_end(ctx: JobContext) -> None:
     assert outputs["predictions_path"] == first["project"]["predictions_path"]
     assert Path(outputs["predictions_path"], "predictions.parquet").is_dir()
     assert "Top 10 customers by CLV:" in printed
-    assert f"Open the MLflow UI: mlflow ui --backend-store-uri sqlite:///{ctx.state_dir / 'mlflow.db'}" in printed
+    ui_line = next(line for line in printed.splitlines() if line.startswith("Open the MLflow UI: "))
+    ui_command = shlex.split(ui_line.removeprefix("Open the MLflow UI: "))
+    assert ui_command[-1] == f"sqlite:///{ctx.state_dir / 'mlflow.db'}"
+    # the printed command runs as printed, with no virtual environment active (PATH without .venv/bin)
+    ran = subprocess.run([*ui_command, "--help"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert ran.returncode == 0 and "--backend-store-uri" in ran.stdout
     plots = first["outputs"]["plots"]["train_frequency"]
     assert f"  plots:       {plots}" in printed
     assert Path(plots.removeprefix("file://"), "calibration_vs_holdout.png").is_file()
@@ -82,11 +91,22 @@ def test_run_twice_end_to_end(ctx: JobContext) -> None:
         )
     assert np.max(np.abs(table["clv"] - expected) / np.abs(expected)) < 1e-6
 
+    # An earlier run on another source left a newer as_of in the same feature table (issue 16): the second run
+    # trains and scores the as_of its own prepare wrote (handed over as an argument; data.observation_end is
+    # null here), labelled with its own calibration end.
+    newer = ctx.tables.read(ctx.feature_table.full_name).toPandas().assign(
+        as_of=dt.date(2025, 6, 30), calibration_end=dt.date(2024, 9, 30))
+    ctx.tables.replace_where(ctx.spark.createDataFrame(newer), ctx.feature_table.full_name, "as_of", newer["as_of"][0])
     second = run_all.run(ctx, out=io.StringIO())
+    as_of = str(first["prepare"]["as_of"])
+    assert str(second["prepare"]["as_of"]) == as_of and str(second["project"]["as_of"]) == as_of
+    for step in ("train_frequency", "train_monetary"):
+        assert (second[step]["data"]["as_of"], second[step]["data"]["calibration_end"]) == (as_of, "1997-09-30")
     table = ctx.tables.read(ctx.targets_table.full_name).toPandas()
     assert len(table) == customers and not table.duplicated(["customer_id", "as_of"]).any()
+    assert set(table["as_of"].astype(str)) == {as_of}
     features = ctx.tables.read(ctx.feature_table.full_name).toPandas()
-    assert len(features) == customers
+    assert len(features) == 2 * customers
     for kind in ("train_frequency", "train_monetary"):
         gate = second[kind]["gate"]
         assert second[kind]["version"] == "2"

@@ -16,7 +16,7 @@ from gda_clv import __version__
 from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import lifetimes, quiet
-from gda_clv.pipelines import train_frequency
+from gda_clv.pipelines import _training, train_frequency
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 
@@ -29,7 +29,8 @@ def make_context(spark, state: Path, tag: str, *extra: str) -> JobContext:
     uri = mlflow.get_tracking_uri()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema=train_{tag}", "data.freq=W", "data.freq_multiplier=1",
-        f"data.calibration_end={CAL_END}", f"mlflow.tracking_uri={uri}", f"mlflow.registry_uri={uri}",
+        f"data.calibration_end={CAL_END}", f"data.observation_end={OBS_END}",
+        f"mlflow.tracking_uri={uri}", f"mlflow.registry_uri={uri}",
         f"mlflow.experiment=train-{tag}", f"model.registry.frequency_name=freq_{tag}",
         f"model.registry.monetary_name=mon_{tag}", "model.frequency.tuning.max_evals=3",
         "model.monetary.tuning.max_evals=3", *extra,
@@ -121,6 +122,53 @@ def test_missing_feature_table_says_to_run_prepare(spark, mlflow_store: Path, tm
     finally:
         JobContext.reset()
     assert str(err.value) == (
-        f"Feature table 'train_{tag}.clv_features' does not exist or is empty; "
+        f"Feature table 'train_{tag}.clv_features' does not exist; "
         "run `gda-clv prepare --env local` first."
+    )
+
+
+class _AliasAuditClient(MlflowClient):
+    """A real MlflowClient that records, at every alias move, the version's recorded decision and its run's status."""
+
+    moves: list[tuple[str, str, str | None, str]] = []
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        found = self.get_model_version(name, version)
+        _AliasAuditClient.moves.append(
+            (alias, str(version), found.tags.get("gate_promoted"), self.get_run(found.run_id).info.status)
+        )
+        super().set_registered_model_alias(name, alias, version)
+
+
+def test_aliases_move_only_after_the_run_finished_with_its_decision(ctx: JobContext, first: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "MlflowClient", _AliasAuditClient)
+    _AliasAuditClient.moves.clear()
+    version = train_frequency.run(ctx, as_of=OBS_END)["version"]
+    assert _AliasAuditClient.moves == [("challenger", version, "True", "FINISHED"),
+                                       ("champion", version, "True", "FINISHED")]
+
+
+def test_trains_on_the_requested_as_of_not_the_newest(spark, mlflow_store: Path, tmp_path: Path,
+                                                      cdnow_sample_transactions: pd.DataFrame) -> None:
+    context = make_context(spark, tmp_path, uuid.uuid4().hex[:8], "model.frequency.tuning.max_evals=0")
+    try:
+        write_features(context, cdnow_sample_transactions)  # as_of 1998-06-30, calibration end 1997-09-30
+        newer_as_of, newer_cal_end = dt.date(1998, 12, 31), dt.date(1998, 6, 30)
+        subset = cdnow_sample_transactions[cdnow_sample_transactions["customer_id"].astype(int) <= 1000]
+        newer = rfm.rfm_features(context.spark.createDataFrame(subset), newer_cal_end, newer_as_of, "W", 1)
+        context.tables.replace_where(newer, context.feature_table.full_name, "as_of", newer_as_of)
+        summary = train_frequency.run(context, as_of="1998-06-30")
+        latest = _training.features_at(context, "latest")
+        with pytest.raises(DataError) as err:
+            train_frequency.run(context, as_of="1998-05-31")
+    finally:
+        JobContext.reset()
+    assert (summary["data"]["as_of"], summary["data"]["calibration_end"]) == ("1998-06-30", "1997-09-30")
+    assert summary["data"]["n_customers"] == 2357
+    assert (latest.as_of, latest.calibration_end) == (newer_as_of, newer_cal_end)
+    assert latest.features.count() == subset["customer_id"].nunique() < 2357
+    assert str(err.value).startswith(
+        f"Feature table '{context.feature_table.full_name}' has no rows for as_of 1998-05-31 (it has: 1998-06-30, "
+        "1998-12-31); run `gda-clv prepare --env local` with data.observation_end=1998-05-31"
     )

@@ -14,6 +14,7 @@ from test_train_frequency import make_context, write_features
 from gda_clv.data import rfm
 from gda_clv.errors import ModelError
 from gda_clv.models._lifetimes import lifetimes, quiet
+from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import train_frequency, train_monetary
 from gda_clv.utils.common import JobContext
 
@@ -42,17 +43,26 @@ def test_monetary_after_frequency(ctx: JobContext) -> None:
     summary = train_monetary.run(ctx)
     features = ctx.tables.read(ctx.feature_table.full_name)
     filtered = rfm.filtered_cal(features).toPandas()
-    ggf = lifetimes.GammaGammaFitter(penalizer_coef=summary["penalizer"])
+    # lifetimes penalizes v in currency units, we in units of the mean spend: the estimates agree at penalizer 0.
+    ours = GammaGammaModel(summary["penalizer"]).fit(filtered["frequency_cal"], filtered["monetary_value_cal"])
+    assert summary["calibration_fit"]["params"] == pytest.approx(ours.params_, rel=1e-9)
+    # The scoring model is refitted on the whole period, as the frequency model is (model.frequency.refit_full).
+    full = features.where("frequency > 0 AND monetary_value > 0").toPandas()
+    scoring_fit = GammaGammaModel(summary["penalizer"]).fit(full["frequency"], full["monetary_value"])
+    assert summary["refit_full"] and summary["params"] == pytest.approx(scoring_fit.params_, rel=1e-9)
+    assert summary["params"] != pytest.approx(summary["calibration_fit"]["params"], rel=1e-3)
+    ggf = lifetimes.GammaGammaFitter(penalizer_coef=0.0)
     with quiet():
         ggf.fit(filtered["frequency_cal"], filtered["monetary_value_cal"], q_constraint=True)
+    unpenalized = GammaGammaModel(0.0).fit(filtered["frequency_cal"], filtered["monetary_value_cal"])
     for name in ("p", "q", "v"):  # lifetimes' Nelder-Mead stops ~2e-4 short of the optimum our L-BFGS-B reaches
-        assert summary["params"][name] == pytest.approx(ggf.params_[name], rel=1e-3)
+        assert unpenalized.params_[name] == pytest.approx(ggf.params_[name], rel=1e-3)
     corr = np.corrcoef(filtered["frequency_cal"], filtered["monetary_value_cal"])[0, 1]
     assert summary["correlation"] == {"frequency_monetary": pytest.approx(corr), "threshold": 0.05,
                                       "warning": abs(corr) > 0.05}
     # The frequency model of this run, from the registry; the revenue check covers every calibration customer.
     assert summary["frequency_model"] == {"name": freq["registered_name"], "version": freq["version"],
-                                          "source": "this pipeline run"}
+                                          "source": f"job run {ctx.job_run_id}"}
     cal = rfm.calibration_rows(features).toPandas()
     holdout = summary["holdout"]
     actual = float((cal["frequency_holdout"] * cal["monetary_value_holdout"].fillna(0)).sum())

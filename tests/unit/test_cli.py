@@ -42,3 +42,34 @@ def test_python_dash_m_is_the_same_cli() -> None:
     from gda_clv import __version__
 
     assert result.stdout.strip() == f"gda_clv {__version__}"
+
+
+def test_internal_error_is_one_line_with_the_detail_in_a_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gda_clv.pipelines import prepare
+
+    def broken(ctx: object) -> dict:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(prepare, "run", broken)
+    monkeypatch.setattr("gda_clv.utils.common.JobContext", lambda **kwargs: None)
+    summary = tmp_path / "summary.json"
+    code = main(["prepare", "--set", f"runtime.state_dir={tmp_path}", "--summary-json", str(summary)])
+    assert code == 1
+    written = json.loads(summary.read_text())
+    assert written["status"] == "failed" and written["error"] == "internal error KeyError: 'a bug'"
+    detail = Path(written["log_path"]).read_text()
+    assert detail.startswith("Traceback") and "raise KeyError" in detail
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_databricks_env_on_a_laptop_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gda_clv.errors import ConfigError
+    from gda_clv.utils.common import JobContext
+
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    JobContext.reset()
+    with pytest.raises(ConfigError, match="not on a Databricks cluster.*--env local"):
+        JobContext(env="dev")
+    JobContext.reset()

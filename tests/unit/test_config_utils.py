@@ -156,5 +156,23 @@ def test_shipped_environments_all_validate() -> None:
     local = load_config("local")
     assert (local.runtime.backend, local.tables.format) == ("local", "parquet")
     assert (local.data.calibration_end, local.data.observation_end) == (dt.date(1997, 9, 30), dt.date(1998, 6, 30))
+    # the dates belong to the embedded CDNOW dataset, not to the local environment
+    own = load_config("local", overrides=["data.source.path=/data/tx.csv", "data.source.format=csv"])
+    assert (own.data.calibration_end, own.data.observation_end, own.data.keep_zero_amounts) == (None, None, False)
     prod = load_config("prod")
     assert (prod.runtime.backend, prod.tables.format) == ("databricks", "delta")
+
+
+def test_relative_state_dir_is_anchored_at_the_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gda_clv.utils.config_utils import resolve_state_dir
+
+    conf = tmp_path / "project" / "conf"
+    conf.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the folder a command is started from does not matter
+    assert resolve_state_dir(".gda_clv", conf) == tmp_path / "project" / ".gda_clv"
+    assert resolve_state_dir(tmp_path / "abs", conf) == tmp_path / "abs"
+    shipped = Path(__import__("gda_clv").__file__).parent / "conf"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert resolve_state_dir(".gda_clv", shipped) == tmp_path / "home" / ".gda_clv"

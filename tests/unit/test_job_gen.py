@@ -36,6 +36,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+LATER_TASK = ["--job-run-id", "{{job.run_id}}", "--as-of", "{{tasks.prepare.values.as_of}}"]
+
+
 def generate(project: Path) -> dict[str, Any]:
     return job_gen.generate(
         root=project, templates_path=project / "conf" / "templates.yml", conf_dir=project / "conf" / "environments",
@@ -75,7 +78,10 @@ def test_generates_every_environment_with_commit_tag(project: Path) -> None:
     project_task = dev_training["tasks"][3]
     assert project_task["depends_on"] == [{"task_key": "train_frequency"}, {"task_key": "train_monetary"}]
     assert project_task["python_wheel_task"] == {"package_name": "gda_clv", "entry_point": "clv_project",
-                                                 "parameters": ["--env", "dev"]}
+                                                 "parameters": ["--env", "dev", *LATER_TASK]}
+    # each task is its own process: prepare's as_of and the job run id are handed over explicitly
+    assert dev_training["tasks"][0]["python_wheel_task"]["parameters"] == ["--env", "dev", *LATER_TASK[:2]]
+    assert dev_training["tasks"][2]["depends_on"] == [{"task_key": "train_frequency"}]
     assert dev_training["job_clusters"][0]["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"
     assert summary["validations"]["dbx"] == "skipped: None not found (make .venv-deploy)"
     assert summary["environments"]["prod"]["clv-scoring"] == ["prepare", "project", "monitor"]
@@ -128,7 +134,7 @@ def test_bundle_renders_the_same_jobs(project: Path, kind: str) -> None:
     task = deployment["environments"]["staging"]["workflows"][0]["tasks"][1]
     if kind == "spark_python_task":
         assert task[kind] == {"python_file": "file://model_pipelines/model_training_frequency.py",
-                              "parameters": ["--env", "staging"]}
+                              "parameters": ["--env", "staging", *LATER_TASK]}
 
 
 # ---- validation 3: our own structural checks, each with a broken template and the exact error ----
@@ -230,15 +236,15 @@ def test_environment_without_deployment_section(project: Path) -> None:
 def test_bundles_rejects_unknown_task_field(project: Path) -> None:
     old = "        timeout_seconds: 14400\n"
     assert broken(project, old, old + "        max_retry: 3\n") == (
-        "workflow 'dev-clv-training', task 'train_frequency': databricks-bundles rejected the task: "
-        "Unexpected field 'max_retry' for class Task"
+        "resources/clv-training.yml.targets.dev.resources.jobs.clv-training, task 'train_frequency': "
+        "databricks-bundles rejected it: Unexpected field 'max_retry' for class Task"
     )
 
 
 def test_bundles_rejects_unknown_job_field(project: Path) -> None:
     assert broken(project, "    timeout_seconds: 7200\n    job_clusters:", "    retries: 2\n    job_clusters:") == (
-        "workflow 'dev-clv-scoring': databricks-bundles rejected the job settings: Unexpected field 'retries' "
-        "for class Job"
+        "resources/clv-scoring.yml.targets.dev.resources.jobs.clv-scoring: databricks-bundles rejected it: "
+        "Unexpected field 'retries' for class Job"
     )
 
 
@@ -247,7 +253,7 @@ def test_cli_arguments_default_to_the_project_layout(project: Path) -> None:
     job_gen.add_arguments(parser)
     args = parser.parse_args(["--root", str(project), "--commit", COMMIT, "--no-bundle"])
     summary = job_gen.run_from_args(args)
-    assert summary["files"] == [str(project / "conf" / "deployment.yml")]
+    assert summary["files"] == [str(project / "conf" / "deployment.yml"), str(project / ".dbx" / "project.json")]
     assert not (project / "conf" / "bundle").exists()
     args = parser.parse_args(["--root", str(project), "--commit", COMMIT, "--require-dbx"])
     with pytest.raises(ConfigError) as info:
@@ -260,3 +266,103 @@ def test_cli_arguments_default_to_the_project_layout(project: Path) -> None:
 def test_entry_points_read_from_setup_py() -> None:
     assert {"clv_prepare", "clv_train_frequency", "clv_train_monetary", "clv_project", "clv_run"} <= \
         job_gen.setup_entry_points(REPO / "setup.py")
+
+
+# ---- service principals by application id (issue 16, item 3) ----
+
+def test_service_principal_must_be_an_application_id(project: Path) -> None:
+    message = broken(project, "00000000-0000-0000-0000-00000000d001", "gda-clv-dev-deployer",
+                     "conf/environments/dev.yml")
+    assert message == (
+        f"{project}/conf/environments/dev.yml: deployment.access_control[0].service_principal_name: "
+        "'gda-clv-dev-deployer' is not a UUID; it must be the service principal's application id (Databricks "
+        "account console > Service principals > Application ID), not its display name"
+    )
+
+
+def test_experiment_access_list_service_principal_is_checked_too(project: Path) -> None:
+    message = broken(project, "      - {group_name: gda-clv-analysts, permission_level: CAN_READ}",
+                     "      - {service_principal_name: analysts-sp, permission_level: CAN_READ}",
+                     "conf/environments/staging.yml")
+    assert message.startswith(f"{project}/conf/environments/staging.yml: deployment.permissions.experiment[1]."
+                              "service_principal_name: 'analysts-sp' is not a UUID")
+
+
+def test_shipped_placeholders_validate_and_are_marked() -> None:
+    for env in ("dev", "staging", "prod"):
+        text = (REPO / "conf" / "environments" / f"{env}.yml").read_text()
+        settings = job_gen.load_settings(REPO / "conf" / "environments", env)
+        owner = settings["access_control"][0]["service_principal_name"]
+        assert job_gen.UUID.match(owner) and owner.startswith("00000000-0000-0000-0000-")
+        assert f"{owner}, permission_level: IS_OWNER}}  # REPLACE with the application id" in text
+
+
+# ---- no DBFS root (issue 16, item 4) ----
+
+def test_rendered_deployment_bundle_and_env_config_never_use_dbfs_root(project: Path) -> None:
+    from gda_clv.utils.bundle_check import dbfs_root_references
+    from gda_clv.utils.config_utils import load_config
+
+    generate(project)
+    rendered = [project / "conf" / "deployment.yml", project / ".dbx" / "project.json",
+                *sorted((project / "conf" / "bundle").rglob("*.yml")), *sorted((REPO / "conf").rglob("*.yml"))]
+    for path in rendered:
+        assert dbfs_root_references(path.read_text()) == [], path
+    assert dbfs_root_references("artifact_location: dbfs:/Shared/gda_clv/dev/artifacts")  # the check can fail
+    assert dbfs_root_references("path: /dbfs/tmp/out")
+    main = yaml.safe_load((project / "conf" / "bundle" / "databricks.yml").read_text())
+    assert main["targets"]["prod"]["workspace"] == {"artifact_path": "/Volumes/gda_prod/clv/clv_files/artifacts/bundle"}
+    project_json = yaml.safe_load((project / ".dbx" / "project.json").read_text())
+    assert project_json["environments"]["dev"]["properties"] == {
+        "workspace_directory": "/Shared/gda_clv/dev/dbx",
+        "artifact_location": "dbfs:/Volumes/gda_dev/clv/clv_files/artifacts/dbx"}  # MLflow's UC-volume scheme
+    for env in ("dev", "staging", "prod"):
+        assert load_config(env).output.path == f"/Volumes/gda_{env}/clv/clv_files/predictions"
+    assert load_config("local").output.path is None  # locally unchanged: <state_dir>/output
+
+
+def test_volume_must_be_a_unity_catalog_volume(project: Path) -> None:
+    message = broken(project, "volume: /Volumes/gda_dev/clv/clv_files", "volume: dbfs:/Shared/gda_clv",
+                     "conf/environments/dev.yml")
+    assert message == ("deployment.workspace.volume: 'dbfs:/Shared/gda_clv' must be a Unity Catalog volume "
+                       "/Volumes/<catalog>/<schema>/<volume> (DBFS root is disabled on new workspaces)")
+
+
+# ---- offline bundle check: the CLI's bundle schema and the databricks-bundles models (issue 16) ----
+
+def _bundle(project: Path) -> dict[str, str]:
+    generate(project)
+    folder = project / "conf" / "bundle"
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.yml"))}
+
+
+@pytest.mark.parametrize(("file", "old", "new", "expected"), [
+    ("databricks.yml", "sync:", "synch:", "databricks.yml: unknown field(s) ['synch']"),
+    ("databricks.yml", "  prod:\n", "  prod:\n    mode: production\n    defaults: true\n",
+     "databricks.yml.targets.prod: unknown field(s) ['defaults']"),
+    ("databricks.yml", "artifact_path: /Volumes/gda_staging", "artifact_path: /Shared/gda_staging",
+     "databricks.yml.targets.staging.workspace.artifact_path: '/Shared/gda_staging/clv/clv_files/artifacts/bundle' "
+     "must be a Unity Catalog volume"),
+    ("databricks.yml", "    workspace:\n", "    workspace:\n      artifact_pth: /Volumes/a/b/c\n",
+     "databricks.yml.targets.dev.workspace: unknown field(s) ['artifact_pth']"),
+    ("resources/clv-scoring.yml", "max_concurrent_runs: 1", "max_concurrent_runs: many",
+     "resources/clv-scoring.yml.targets.dev.resources.jobs.clv-scoring: databricks-bundles rejected it: invalid "
+     "literal for int() with base 10: 'many'"),
+    ("resources/clv-scoring.yml", "level: CAN_VIEW", "level: CAN_READ",
+     "resources/clv-scoring.yml.targets.dev.resources.jobs.clv-scoring: databricks-bundles rejected it: "
+     "'CAN_READ' is not a valid JobPermissionLevel"),
+    ("resources/clv-training.yml", "      jobs:", "      pipelinez: {}\n      jobs:",
+     "resources/clv-training.yml.targets.dev.resources: unknown field(s) ['pipelinez']"),
+    ("resources/clv-training.yml", "- whl: ../../../dist/*.whl", "- whl: dbfs:/FileStore/gda_clv.whl",
+     "bundle resources/clv-training.yml: references DBFS root"),
+])
+def test_broken_bundle_is_rejected(project: Path, file: str, old: str, new: str, expected: str) -> None:
+    from gda_clv.utils.bundle_check import check_bundle
+
+    files = _bundle(project)
+    check_bundle(files)  # the rendered bundle passes
+    assert old in files[file], old
+    files[file] = files[file].replace(old, new, 1)
+    with pytest.raises(ConfigError) as info:
+        check_bundle(files)
+    assert str(info.value).startswith(expected), str(info.value)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,54 @@ def test_champion_models_and_cli(repo: tuple[Path, list[str]], tmp_path: Path,
     assert capsys.readouterr().out.splitlines()[-1].split() == [
         "model", "-", "stale@champion", "(v1)", commits[0][:12], "commit", "is", "2", "commits", "behind", "HEAD",
         "(allowed:", "0)"]
+
+
+def _wheel(path: Path, commit: str | None) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("gda_clv/__init__.py", "")
+        if commit:
+            archive.writestr("gda_clv/_build_info.py", f'"""Written at build time."""\nCOMMIT = "{commit}"\n')
+    return path
+
+
+def test_check_meta_fails_on_wheel_and_bundle_from_another_commit(repo: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """`make deploy` runs check-meta with --wheel: a wheel or bundle job from another commit fails the deploy."""
+    from gda_clv.cli import main
+
+    root, commits = repo
+    head = commits[-1]
+    deployment = _deployment(tmp_path / "d.yml", {"dev-a": head})
+    bundle = tmp_path / "bundle"
+    (bundle / "resources").mkdir(parents=True)
+    job = {"name": "dev-a", "tags": {"git_commit": head}}
+    resource = bundle / "resources" / "a.yml"
+    resource.write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
+    base = ["check-meta", "--root", str(root), "--deployment", str(deployment), "--bundle-dir", str(bundle)]
+    summary = tmp_path / "s.json"
+    assert main([*base, "--wheel", str(_wheel(tmp_path / "ok.whl", head))]) == 0
+    assert main([*base, "--wheel", str(_wheel(tmp_path / "old.whl", commits[0])), "--summary-json", str(summary)]) == 1
+    assert json.loads(summary.read_text())["problems"] == [
+        {"kind": "wheel", "environment": "-", "name": "old.whl", "commit": commits[0],
+         "problem": f"wheel built from another commit (deploying {head[:12]})"}]
+    assert main([*base, "--wheel", str(_wheel(tmp_path / "none.whl", None)), "--summary-json", str(summary)]) == 1
+    assert json.loads(summary.read_text())["problems"][0]["problem"] == "wheel has no stamped commit"
+    job["tags"]["git_commit"] = commits[1]
+    resource.write_text(yaml.safe_dump({"targets": {"dev": {"resources": {"jobs": {"a": job}}}}}))
+    assert main([*base, "--summary-json", str(summary)]) == 1
+    assert json.loads(summary.read_text())["problems"] == [
+        {"kind": "bundle job", "environment": "dev", "name": "dev-a", "commit": commits[1],
+         "problem": f"bundle job from another commit (deploying {head[:12]})"}]
+
+
+def test_env_models_are_the_environments_registered_models(repo: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """--env-models checks the champions of the environment's own models (here: none has @champion yet)."""
+    from gda_clv.cli import main
+
+    root, commits = repo
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    deployment = _deployment(tmp_path / "d.yml", {"a": commits[-1]})
+    summary = tmp_path / "s.json"
+    assert main(["check-meta", "--env", "local", "--root", str(root), "--deployment", str(deployment),
+                 "--env-models", "--registry-uri", uri, "--summary-json", str(summary)]) == 1
+    names = [row["name"] for row in json.loads(summary.read_text())["problems"]]
+    assert names == ["clv_frequency@champion", "clv_monetary@champion"]

@@ -205,3 +205,17 @@ def test_bgnbd_objective_equals_lifetimes_with_its_gradient_where_the_dropout_br
     value, grad = objective(log_params, 0.01)
     assert value == pytest.approx(BetaGeoFitter._negative_log_likelihood(log_params, x, rec, age, w, 0.01), rel=1e-12)
     assert np.allclose(grad, _central_grad(lambda p: objective(p, 0.01)[0], log_params), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("model_type", ["bgnbd", "mbgnbd"])
+@pytest.mark.parametrize("penalizer", [0.0, 0.01, 0.1])
+def test_frequency_models_do_not_depend_on_the_time_unit(
+    cdnow: pd.DataFrame, model_type: str, penalizer: float
+) -> None:
+    """Weeks or days: time is scaled to the oldest customer before the penalty, so predictions agree."""
+    weeks = make_frequency_model(model_type, penalizer).fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    days = make_frequency_model(model_type, penalizer).fit(cdnow["frequency"], cdnow["recency"] * 7, cdnow["T"] * 7)
+    assert days.params_["alpha"] == pytest.approx(weeks.params_["alpha"] * 7, rel=1e-5)
+    in_weeks = weeks.expected_purchases(39, cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    in_days = days.expected_purchases(273, cdnow["frequency"], cdnow["recency"] * 7, cdnow["T"] * 7)
+    np.testing.assert_allclose(in_days, in_weeks, rtol=1e-5)

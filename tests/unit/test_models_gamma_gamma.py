@@ -9,7 +9,7 @@ import pytest
 from lifetimes import GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
-from gda_clv.errors import DataError
+from gda_clv.errors import DataError, ModelError
 from gda_clv.models.gamma_gamma import GammaGammaModel, gamma_gamma_objective
 
 
@@ -26,16 +26,32 @@ def test_matches_published_cdnow_values(repeat: pd.DataFrame) -> None:
         assert model.params_[name] == pytest.approx(value, abs=0.01)
 
 
-@pytest.mark.parametrize("penalizer", [0.0, 0.01])
 @pytest.mark.parametrize("q_constraint", [False, True])
-def test_fit_equals_lifetimes(repeat: pd.DataFrame, penalizer: float, q_constraint: bool) -> None:
-    ref = GammaGammaFitter(penalizer_coef=penalizer).fit(
+def test_unpenalized_fit_equals_lifetimes(repeat: pd.DataFrame, q_constraint: bool) -> None:
+    ref = GammaGammaFitter(penalizer_coef=0.0).fit(
         repeat["frequency"], repeat["monetary_value"], q_constraint=q_constraint)
-    ours = GammaGammaModel(penalizer, q_constraint).fit(repeat["frequency"], repeat["monetary_value"])
+    ours = GammaGammaModel(0.0, q_constraint).fit(repeat["frequency"], repeat["monetary_value"])
     assert np.max(np.abs(ours.param_array() / ref.params_.values - 1)) < 1e-4
     assert np.max(np.abs(np.array(list(ours.standard_errors_.values())) / ref.standard_errors_.values - 1)) < 1e-3
-    if penalizer > 0 and q_constraint:
-        assert ours.params_["q"] == 1.0  # the constraint binds, as in lifetimes
+    assert ours.log_likelihood_ == pytest.approx(
+        -ref._negative_log_likelihood(np.log(ref.params_.values), repeat["frequency"].to_numpy(),
+                                      repeat["monetary_value"].to_numpy(), np.ones(len(repeat)), 0.0) * len(repeat),
+        rel=1e-9)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 1e-4, 0.01, 0.1])
+def test_estimates_do_not_depend_on_the_currency_unit(repeat: pd.DataFrame, penalizer: float) -> None:
+    dollars = GammaGammaModel(penalizer, False).fit(repeat["frequency"], repeat["monetary_value"])
+    cents = GammaGammaModel(penalizer, False).fit(repeat["frequency"], repeat["monetary_value"] * 100)
+    np.testing.assert_allclose(cents.param_array(), dollars.param_array() * [1, 1, 100], rtol=1e-6)
+    spend_dollars = dollars.expected_average_spend(repeat["frequency"], repeat["monetary_value"])
+    spend_cents = cents.expected_average_spend(repeat["frequency"], repeat["monetary_value"] * 100)
+    np.testing.assert_allclose(spend_cents / 100, spend_dollars, rtol=1e-9)
+
+
+def test_an_optimum_on_the_q_bound_is_an_error_not_a_fit(repeat: pd.DataFrame) -> None:
+    with pytest.raises(ModelError, match=r"ended on the bound q = 1 .*Lower model.monetary.penalizer"):
+        GammaGammaModel(1.0, q_constraint=True).fit(repeat["frequency"], repeat["monetary_value"])
 
 
 def test_compressed_fit_equals_plain_fit(repeat: pd.DataFrame) -> None:

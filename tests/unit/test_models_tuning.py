@@ -57,15 +57,55 @@ def test_monetary_tuning_scores_holdout_spend_of_repeat_buyers(features: pd.Data
     scored = rep[rep["frequency_holdout"] > 0]
     model = GammaGammaModel(result.penalizer).fit(rep["frequency_cal"], rep["monetary_value_cal"])
     predicted = model.expected_average_spend(scored["frequency_cal"], scored["monetary_value_cal"])
-    expected = weighted_loss(predicted, scored["monetary_value_holdout"], np.ones(len(scored)), "rmse")
+    p, q, v = model.param_array()
+    one_time_buyer = np.full(len(scored), p * v / (q - 1))  # what a customer without repeat purchases is given
+    actual = scored["monetary_value_holdout"].to_numpy()
+    expected = weighted_loss(np.concatenate([predicted, one_time_buyer]), np.concatenate([actual, actual]),
+                             np.ones(2 * len(scored)), "rmse")
     assert result.loss == pytest.approx(expected, rel=1e-9)
+
+
+def test_monetary_loss_grows_when_the_one_time_buyer_spend_does(features: pd.DataFrame) -> None:
+    """As the penalizer pushes q towards 1, p*v/(q-1) grows without bound: the loss must see it."""
+    penalizers = (0.0, 0.01, 0.05, 0.1)
+    rep = features[features["frequency_cal"] > 0]
+    scored = rep[rep["frequency_holdout"] > 0]
+    one_time = [GammaGammaModel(pen, False).fit(rep["frequency_cal"], rep["monetary_value_cal"])
+                .expected_average_spend(0, 0)[()] for pen in penalizers]
+    losses = [tune_monetary(features, (0.0, 1.0), 0, default_penalizer=pen, q_constraint=False).loss
+              for pen in penalizers]
+    assert list(one_time) == sorted(one_time) and one_time[-1] > 10 * one_time[0]
+    assert losses == sorted(losses)
+    # rmse over both terms >= the one-time-buyer term's distance from the mean holdout spend / sqrt(2)
+    bound = abs(one_time[-1] - scored["monetary_value_holdout"].mean()) / np.sqrt(2)
+    assert losses[-1] >= bound > 400
+
+
+@pytest.mark.parametrize("q_constraint", [True, False])
+def test_dollars_and_cents_give_the_same_spend_at_every_penalizer(features: pd.DataFrame, q_constraint: bool) -> None:
+    cents = features.assign(monetary_value_cal=features["monetary_value_cal"] * 100,
+                            monetary_value_holdout=features["monetary_value_holdout"] * 100)
+    in_dollars = tune_monetary(features, (0.0, 0.1), 12, seed=5, q_constraint=q_constraint)
+    in_cents = tune_monetary(cents, (0.0, 0.1), 12, seed=5, q_constraint=q_constraint)
+    assert (in_dollars.trials["penalizer"] == 0).any()  # 0 is in the range
+    pd.testing.assert_series_equal(in_cents.trials["penalizer"], in_dollars.trials["penalizer"])
+    np.testing.assert_allclose(in_cents.trials["loss"] / 100, in_dollars.trials["loss"], rtol=1e-9)
+    assert in_cents.penalizer == in_dollars.penalizer
+    assert (in_cents.trials["status"] == in_dollars.trials["status"]).all()
+    rep = features[features["frequency_cal"] > 0]
+    for penalizer in in_dollars.trials.loc[in_dollars.trials["status"] == "ok", "penalizer"]:
+        dollars = GammaGammaModel(penalizer, q_constraint).fit(rep["frequency_cal"], rep["monetary_value_cal"])
+        hundred = GammaGammaModel(penalizer, q_constraint).fit(rep["frequency_cal"], rep["monetary_value_cal"] * 100)
+        spend = dollars.expected_average_spend(rep["frequency_cal"], rep["monetary_value_cal"])
+        spend_cents = hundred.expected_average_spend(rep["frequency_cal"], rep["monetary_value_cal"] * 100)
+        np.testing.assert_allclose(spend_cents / 100, spend, rtol=1e-9)
 
 
 def test_bad_settings_name_the_fields(features: pd.DataFrame) -> None:
     with pytest.raises(ConfigError) as err:
         tune_frequency(compress(features, KEYS), ["bgnbd"], (0.1, 0.01), 5)
     assert str(err.value) == (
-        "model.frequency.tuning.penalizer_min must be > 0 and below model.frequency.tuning.penalizer_max "
+        "model.frequency.tuning.penalizer_min must be >= 0 and below model.frequency.tuning.penalizer_max "
         "(got 0.1, 0.01)."
     )
     with pytest.raises(ConfigError) as err:

@@ -38,7 +38,7 @@ def test_daily_edge_cases(spark) -> None:
     got = _by_customer(rfm.rfm_features(_frame(spark, rows), D(2021, 1, 10), D(2021, 1, 20), "D", 1))
     assert set(got) == {"one", "late", "multi"}
     assert got["one"] == {
-        "customer_id": "one", "as_of": D(2021, 1, 20),
+        "customer_id": "one", "as_of": D(2021, 1, 20), "calibration_end": D(2021, 1, 10),
         "frequency_cal": 0.0, "recency_cal": 0.0, "T_cal": 7.0, "monetary_value_cal": 0.0,
         "frequency_holdout": 0.0, "monetary_value_holdout": 0.0, "duration_holdout": 10.0,
         "frequency": 0.0, "recency": 0.0, "T": 17.0, "monetary_value": 0.0,

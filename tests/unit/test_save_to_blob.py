@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,13 @@ class _Dbutils:
 
 def test_commit_id_from_databricks_context(tmp_path: Path) -> None:
     assert stb.get_commit_id(dbutils=_Dbutils(), repo_dir=tmp_path) == "c0ffee"
+
+
+def test_stamped_commit_wins_over_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed wheel reports the commit setup.py stamped into it, even where git would answer."""
+    import types
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setitem(sys.modules, "gda_clv._build_info", types.SimpleNamespace(COMMIT="ab" * 20))
+    assert stb.get_commit_id(repo_dir=repo) == "ab" * 20
+    assert stb.get_commit_id(dbutils=_Dbutils(), repo_dir=repo) == "ab" * 20

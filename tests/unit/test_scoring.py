@@ -54,7 +54,7 @@ def lifetimes_fitters():
 @pytest.fixture(scope="module")
 def scored(spark, cdnow, models) -> pd.DataFrame:
     features = spark.createDataFrame(cdnow[["customer_id", "as_of", "frequency", "recency", "T", "monetary_value"]])
-    spec = ScoringSpec(horizons_days=(30, 90, 365), horizon_months=12, discount_rate=0.01, freq="W")
+    spec = ScoringSpec(horizons_days=(30, 90, 365), horizon_months=12, discount_rate=0.01, freq="W", month_days=None)
     out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF)
     return out.toPandas().sort_values("customer_id").set_index("customer_id")
 
@@ -169,3 +169,51 @@ def test_bad_spec_values_are_config_errors() -> None:
     with pytest.raises(ConfigError) as err:
         ScoringSpec(horizons_days=(30, 0))
     assert str(err.value) == "projection.horizons_days must be positive numbers of days (got [30, 0])."
+
+
+def test_extreme_histories_get_finite_scores(spark) -> None:
+    """Hundreds of purchases at a tiny T (MBG/NBD) and a > 1 at a long horizon (BG/NBD) overflow hyp2f1."""
+    features = spark.createDataFrame(
+        [("a", AS_OF, 500.0, 0.9, 1.0, 20.0), ("b", AS_OF, 1.0, 0.5, 1.0, 20.0), ("c", AS_OF, 0.0, 0.0, 1.0, 0.0)],
+        "customer_id string, as_of date, frequency double, recency double, T double, monetary_value double",
+    )
+    spec = ScoringSpec(horizons_days=(30, 36500), horizon_months=12, discount_rate=0.01, freq="D")
+    gg = GammaGammaModel.from_dict({"type": "gamma_gamma", "params": GG})
+    for frequency_model in (
+        FrequencyModel.from_dict({"type": "mbgnbd", "params": {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}}),
+        FrequencyModel.from_dict({"type": "bgnbd", "params": {"r": 2.0, "alpha": 0.1, "a": 3.0, "b": 0.1}}),
+    ):
+        scored = scoring.score_customers(features, frequency_model, gg, spec, FREQ_REF, MON_REF)
+        scoring.check_finite(scored, spec)
+        values = scored.toPandas()[scoring.score_columns(spec)].to_numpy(float)
+        assert np.isfinite(values).all(), frequency_model
+
+
+def test_non_finite_scores_fail_with_the_inputs_named(spark, models) -> None:
+    features = spark.createDataFrame(
+        [("a", AS_OF, 0.0, 0.0, 10.0, 0.0), ("b", AS_OF, 2.0, 5.0, 10.0, 30.0)],
+        "customer_id string, as_of date, frequency double, recency double, T double, monetary_value double",
+    )
+    on_bound = GammaGammaModel.from_dict({"type": "gamma_gamma", "params": {"p": 6.0, "q": 1.0, "v": 15.0}})
+    spec = ScoringSpec(horizons_days=(30,), freq="W")
+    scored = scoring.score_customers(features, models[0], on_bound, spec, FREQ_REF, MON_REF)
+    with pytest.raises(DataError) as err:
+        scoring.check_finite(scored, spec)
+    message = str(err.value)  # q = 1: p*v/(q-1) is infinite, and 0 * inf is NaN for the repeat buyer
+    assert message.startswith("2 customers got non-finite scores, e.g. ")
+    assert "frequency=0.0, recency=0.0, T=10.0, monetary_value=0.0 -> expected_avg_spend, clv" in message
+    assert "frequency=2.0, recency=5.0, T=10.0, monetary_value=30.0 -> expected_avg_spend, clv" in message
+
+
+def test_the_clv_month_is_a_twelfth_of_the_year_of_the_day_horizons(spark, cdnow, models) -> None:
+    """Default (projection.month calendar): 12 CLV months undiscounted = expected purchases in 365.25 days x spend."""
+    features = spark.createDataFrame(cdnow[["customer_id", "as_of", "frequency", "recency", "T", "monetary_value"]])
+    spec = ScoringSpec(horizons_days=(365,), horizon_months=12, discount_rate=0.0, freq="W")
+    out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF).toPandas()
+    bgnbd = models[0]
+    year = bgnbd.expected_purchases(365.25 / 7, out["frequency"], out["recency"], out["T"])
+    np.testing.assert_allclose(out["clv"], year * out["expected_avg_spend"], rtol=1e-9)
+    assert scoring.horizon_units(spec)["clv"] == (
+        "expected spend over the next 12 months of 30.4375 days, discounted by 0 per month")
+    lifetimes_month = ScoringSpec(horizons_days=(365,), discount_rate=0.0, freq="W", month_days=None)
+    assert "4.345 weeks" in scoring.horizon_units(lifetimes_month)["clv"]

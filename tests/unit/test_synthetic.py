@@ -69,3 +69,18 @@ def test_repeat_counts_follow_the_bgnbd_law() -> None:
     seq = np.minimum(rng.poisson(lam * 365), rng.geometric(drop))
     assert counts.mean() == pytest.approx(seq.mean(), rel=0.1)
     assert (counts == 0).mean() == pytest.approx((seq == 0).mean(), abs=0.03)
+
+
+def test_continuous_times_recover_an_unbiased_alpha() -> None:
+    """Drawn in continuous time and summarised without rounding, the BG/NBD estimates centre on the truth."""
+    params = {**PARAMS, "alpha": 10.0}
+    tx = generate_transactions(20_000, params, "2020-01-01", "2021-12-31", seed=7, round_to_days=False)
+    assert (tx["transaction_date"] != tx["transaction_date"].dt.floor("D")).mean() > 0.99
+    end = pd.Timestamp("2021-12-31")
+    days = tx.groupby("customer_id")["transaction_date"].agg(["min", "max", "size"])
+    to_days = pd.Timedelta(days=1)
+    model = make_frequency_model("bgnbd").fit(days["size"] - 1, (days["max"] - days["min"]) / to_days,
+                                              (end - days["min"]) / to_days)
+    for name in ("r", "alpha", "a", "b"):
+        z = (model.params_[name] - params[name]) / model.standard_errors_[name]
+        assert abs(z) < 3, (name, model.params_[name], z)

@@ -145,3 +145,36 @@ def test_cdnow_lines(spark) -> None:
         ("00001", dt.date(1997, 1, 1), 11.77), ("00002", dt.date(1997, 1, 12), 77.0),
     ]
     assert [r["reason"] for r in result.quarantined.collect()] == ["null_amount"]
+
+
+def test_identical_rows_are_all_purchases_without_a_transaction_id(spark) -> None:
+    rows = [("a", "2021-01-01", "10", "o1"), ("a", "2021-01-01", "10", "o2"), ("a", "2021-01-01", "10", "o2")]
+    result = tx.validate_transactions(spark.createDataFrame(rows, STRING_SCHEMA), MAPPING)
+    assert result.clean.count() == 3 and result.quarantined.count() == 0
+
+
+def test_repeated_transaction_ids_are_quarantined_and_the_clean_copy_is_kept(spark) -> None:
+    rows = [
+        ("a", "2021-01-01", "10", "o1"),
+        ("a", "2021-01-01", "10", "o1"),  # re-delivered row
+        ("a", "2021-01-01", "10", "o2"),  # a second, equal order: a purchase
+        ("b", "2021-01-02", "-1", "o3"),  # a bad copy first by raw values ...
+        ("b", "2021-01-02", "5", "o3"),  # ... the clean copy is kept
+        ("c", "2021-01-03", "7", None),  # no id: a purchase
+        ("c", "2021-01-03", "7", None),
+    ]
+    mapping = tx.ColumnMapping(customer_id="cust", transaction_date="day", amount="value", transaction_id="note")
+    result = tx.validate_transactions(spark.createDataFrame(rows, STRING_SCHEMA), mapping)
+    assert sorted(tuple(r) for r in result.clean.collect()) == [
+        ("a", dt.date(2021, 1, 1), 10.0), ("a", dt.date(2021, 1, 1), 10.0), ("b", dt.date(2021, 1, 2), 5.0),
+        ("c", dt.date(2021, 1, 3), 7.0), ("c", dt.date(2021, 1, 3), 7.0),
+    ]
+    assert sorted(tuple(r) for r in result.quarantined.collect()) == [
+        ("a", "2021-01-01", "10", "duplicate_transaction_id"), ("b", "2021-01-02", "-1", "non_positive_amount"),
+    ]
+
+
+def test_a_missing_transaction_id_column_names_the_key(spark) -> None:
+    raw = spark.createDataFrame([("a", "2021-01-01", "1", "x")], STRING_SCHEMA)
+    with pytest.raises(DataError, match=r"'order' \(data.source.columns.transaction_id\) not found"):
+        tx.validate_transactions(raw, tx.ColumnMapping("cust", "day", "value", transaction_id="order"))

@@ -8,7 +8,9 @@ from gda_clv.errors import ConfigError
 
 def workspace_client(profile: str | None = None) -> Any:
     """A ``databricks.sdk.WorkspaceClient``: DATABRICKS_HOST/DATABRICKS_TOKEN (or other SDK environment
-    variables), else the named profile of ~/.databrickscfg. Never reads credentials from files in the repo."""
+    variables), else the named profile of ~/.databrickscfg. Never reads credentials from files in the repo.
+
+    Raises ``ConfigError`` naming the variables to set when the SDK finds no credentials."""
     from databricks.sdk import WorkspaceClient
 
     try:

@@ -1,32 +1,33 @@
 """Create the workspace folder layout of an environment: ROOT, ROOT/<region>, ROOT/<region>/{experiments,jobs}.
 
-Idempotent: folders that exist are reported as existing, never recreated.
+ROOT/<region>/experiments is the parent of the jobs' MLflow experiment (``workspace_paths.experiment_path``); no
+folder is ever created at the experiment path itself. Idempotent: existing folders are reported, never recreated.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import denied, workspace_client
-
-SUBFOLDERS = ("experiments", "jobs")
+from gda_clv.utils.workspace_paths import experiment_parent, workspace_root
 
 
 def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
     """The folders of the layout, parents first."""
-    root = root.rstrip("/")
-    if not root.startswith("/"):
-        raise ConfigError(f"deployment.workspace.root: '{root}' must be an absolute workspace path like /Shared/x")
+    root = workspace_root("", {"workspace": {"root": root}})
     folders = [root]
     for region in regions:
-        folders += [f"{root}/{region}"] + [f"{root}/{region}/{sub}" for sub in SUBFOLDERS]
+        folders += [f"{root}/{region}", experiment_parent(root, region), f"{root}/{region}/jobs"]
     return folders
 
 
 def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -> dict[str, list[str]]:
-    """Create the missing folders; returns {"created": [...], "existing": [...]}."""
+    """Create the missing folders; returns {"created": [...], "existing": [...]}.
+
+    Raises ConfigError for a bad workspace root.
+    """
     from databricks.sdk.errors import NotFound, PermissionDenied
     from databricks.sdk.service.workspace import ObjectType
 
@@ -54,9 +55,7 @@ def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -
     return result
 
 
-def make_env_dirs(settings: dict[str, Any], client: Any = None) -> dict[str, list[str]]:
+def make_env_dirs(env: str, settings: Mapping[str, Any], client: Any = None) -> dict[str, list[str]]:
     """Folders from an environment's validated ``deployment`` section (``workspace.root``, ``workspace.regions``)."""
     workspace = settings.get("workspace") or {}
-    if not workspace.get("root"):
-        raise ConfigError("deployment.workspace.root is required to create the workspace folders")
-    return make_workspace_dirs(workspace["root"], workspace.get("regions", []), client)
+    return make_workspace_dirs(workspace_root(env, settings), workspace.get("regions", []), client)

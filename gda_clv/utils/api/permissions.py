@@ -10,6 +10,7 @@ from typing import Any
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import denied, workspace_client
+from gda_clv.utils.workspace_paths import experiment_path, workspace_root
 
 MODEL_SECURABLE = "function"  # Unity Catalog registered models are granted as securable type FUNCTION
 
@@ -26,7 +27,10 @@ def _acl(entries: Iterable[Mapping[str, Any]], where: str) -> list[Any]:
 
 
 def set_job_permissions(job_name: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
-    """Replace the access list of the job named ``job_name``; returns its job id."""
+    """Replace the access list of the job named ``job_name``; returns its job id.
+
+    Raises ConfigError when no single job has that name or an entry lacks permission_level.
+    """
     from databricks.sdk.errors import PermissionDenied
 
     client = client or workspace_client()
@@ -45,17 +49,30 @@ def set_job_permissions(job_name: str, acl: Iterable[Mapping[str, Any]], client:
     return job_id
 
 
-def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
-    """Replace the access list of the experiment at workspace ``path``; returns its experiment id."""
+def ensure_experiment(path: str, client: Any = None) -> str:
+    """The id of the MLflow experiment at workspace ``path``, created (its parent folder must exist) if missing."""
     from databricks.sdk.errors import NotFound, PermissionDenied
 
     client = client or workspace_client()
     try:
-        experiment_id = client.experiments.get_by_name(path).experiment.experiment_id
+        return str(client.experiments.get_by_name(path).experiment.experiment_id)
     except NotFound:
-        raise ConfigError(f"experiment {path} does not exist; run a training step in this environment first") from None
+        pass
     except PermissionDenied as exc:
         raise denied(f"reading experiment {path}", f"CAN_READ on experiment {path}", exc) from None
+    parent = path.rsplit("/", 1)[0]
+    try:
+        return str(client.experiments.create_experiment(name=path).experiment_id)
+    except PermissionDenied as exc:
+        raise denied(f"creating experiment {path}", f"CAN_EDIT on the folder {parent}", exc) from None
+
+
+def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], client: Any = None) -> str:
+    """Replace the access list of the experiment at workspace ``path`` (created if missing); returns its id."""
+    from databricks.sdk.errors import PermissionDenied
+
+    client = client or workspace_client()
+    experiment_id = ensure_experiment(path, client)
     try:
         client.permissions.set("experiments", experiment_id, access_control_list=_acl(acl, f"experiment {path}"))
     except PermissionDenied as exc:
@@ -64,7 +81,10 @@ def set_experiment_permissions(path: str, acl: Iterable[Mapping[str, Any]], clie
 
 
 def grant_model_privileges(full_name: str, grants: Iterable[Mapping[str, Any]], client: Any = None) -> None:
-    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals."""
+    """Add privileges (e.g. EXECUTE) on the Unity Catalog model ``catalog.schema.model`` to principals.
+
+    Raises ConfigError for a malformed grant.
+    """
     from databricks.sdk.errors import PermissionDenied
     from databricks.sdk.service.catalog import PermissionsChange, Privilege
 
@@ -86,17 +106,27 @@ def grant_model_privileges(full_name: str, grants: Iterable[Mapping[str, Any]], 
                      f"MANAGE on the model {full_name} (or ownership of it or its schema)", exc) from None
 
 
-def apply_env_permissions(settings: Mapping[str, Any], job_names: Iterable[str], client: Any = None) -> dict[str, Any]:
-    """Everything an environment's ``deployment`` section asks for: job access lists (``access_control``),
-    ``permissions.experiments`` and ``permissions.models``. Returns what was set."""
+def apply_env_permissions(env: str, settings: Mapping[str, Any], job_names: Iterable[str] = (),
+                          client: Any = None) -> dict[str, Any]:
+    """What an environment's ``deployment`` section asks for: job access lists (``access_control``) of
+    ``job_names``, ``permissions.experiment`` on the jobs' experiment of every region (``experiment_path``, created
+    if missing) and ``permissions.models`` grants (a model not registered yet is listed under ``models_missing``)."""
+    from databricks.sdk.errors import NotFound
+
     client = client or workspace_client()
     permissions = settings.get("permissions") or {}
-    done: dict[str, Any] = {"jobs": {}, "experiments": {}, "models": []}
+    done: dict[str, Any] = {"jobs": {}, "experiments": {}, "models": [], "models_missing": []}
     for name in job_names:
         done["jobs"][name] = set_job_permissions(name, settings.get("access_control", []), client)
-    for path, acl in (permissions.get("experiments") or {}).items():
-        done["experiments"][path] = set_experiment_permissions(path, acl, client)
+    root = workspace_root(env, settings)
+    for region in (settings.get("workspace") or {}).get("regions", []):
+        path = experiment_path(root, region)
+        done["experiments"][path] = set_experiment_permissions(path, permissions.get("experiment") or [], client)
     for model, grants in (permissions.get("models") or {}).items():
-        grant_model_privileges(model, grants, client)
+        try:
+            grant_model_privileges(model, grants, client)
+        except NotFound:
+            done["models_missing"].append(model)
+            continue
         done["models"].append(model)
     return done

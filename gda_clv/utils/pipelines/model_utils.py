@@ -34,6 +34,7 @@ class ModelConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (what :meth:`from_dict` reads)."""
         return asdict(self)
 
     def to_params(self) -> dict[str, str]:
@@ -51,11 +52,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """A config from :meth:`to_dict`'s output; raises ``ModelError`` when categorical/numeric columns are not in
+        ``feature_cols``."""
         return cls(**{key: data[key] for key in ("target_col", *_LIST_FIELDS) if key in data})
 
     @classmethod
     def from_mlflow_run(cls, run_id: str, client: Any = None) -> ModelConfig:
-        """Read the config of a run: its ``model_config.json`` artifact, else its params."""
+        """Read the config of a run: its ``model_config.json`` artifact, else its params.
+
+        Raises ``ModelError`` when the run has neither.
+        """
         from mlflow.tracking import MlflowClient
 
         client = client or MlflowClient()
@@ -95,6 +101,10 @@ class GetDummies(BaseEstimator, TransformerMixin):
         return pd.get_dummies(X, columns=self.columns_, dummy_na=self.dummy_na, dtype=self.dtype)
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> GetDummies:
+        """Learn the categorical columns (given, else object/category dtypes) and the output columns; returns self.
+
+        Raises ``ModelError`` when ``X`` is not a DataFrame or lacks a given categorical column.
+        """
         if self.columns is None:
             self.columns_ = list(X.select_dtypes(include=["object", "category"]).columns)
         else:
@@ -106,10 +116,15 @@ class GetDummies(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` encoded to exactly the columns seen in :meth:`fit` (unseen categories dropped, missing ones 0).
+
+        Raises ``ModelError`` when ``X`` is not a DataFrame or lacks a categorical column seen in fit.
+        """
         encoded = self._encode(X).reindex(columns=self.output_columns_, fill_value=0)
         return encoded.astype({c: self.dtype for c in self.dummy_columns_})
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The output column names of :meth:`transform`."""
         return np.asarray(self.output_columns_, dtype=object)
 
 
@@ -126,7 +141,10 @@ _TREE_ARRAYS = (
 
 
 def tree_nbytes(tree: Any) -> int:
-    """Bytes held by the node arrays of one fitted scikit-learn decision tree (estimator or its ``tree_``)."""
+    """Bytes held by the node arrays of one fitted scikit-learn decision tree (estimator or its ``tree_``).
+
+    Raises ``ModelError`` when ``tree`` is not a fitted decision tree.
+    """
     inner = getattr(tree, "tree_", tree)
     if not hasattr(inner, "children_left"):
         raise ModelError(f"tree_nbytes expects a fitted decision tree, got {type(tree).__name__}.")
@@ -134,7 +152,10 @@ def tree_nbytes(tree: Any) -> int:
 
 
 def get_estimator_size(estimator: Any) -> int:
-    """Bytes of the trees in a fitted tree model, forest or boosting ensemble, or a Pipeline ending in one."""
+    """Bytes of the trees in a fitted tree model, forest or boosting ensemble, or a Pipeline ending in one.
+
+    Raises ``ModelError`` for any other estimator.
+    """
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     if hasattr(final, "tree_"):
         return tree_nbytes(final)

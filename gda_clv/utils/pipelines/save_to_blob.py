@@ -22,7 +22,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 from pyspark.sql import DataFrame
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.commit import get_commit_id as get_commit_id  # re-exported: the pipelines call it here
 
 COMPLETE_MARKER = "_COMPLETE"
 LATEST_FILE = "LATEST"
@@ -157,42 +157,6 @@ def _normalise_root(output_path: str) -> str:
     return str(Path(output_path).resolve()) if _is_local(output_path) else output_path.rstrip("/")
 
 
-def get_commit_id(dbutils: Any = None, repo_dir: str | Path | None = None) -> str:
-    """The git commit of the running code: Databricks notebook/job context, else ``git``, else ``unknown``.
-
-    On Databricks the command context of a Repos/Git-folder notebook or a job with a git source
-    carries the commit (``mlflowGitRepoCommit``, or ``mlflowGitCommit`` in its extra context).
-    Elsewhere ``git rev-parse HEAD`` in ``repo_dir`` (default: the folder holding this package).
-    """
-    commit = _databricks_commit(dbutils) if dbutils is not None else None
-    if commit:
-        return commit
-    folder = Path(repo_dir) if repo_dir is not None else Path(__file__).resolve().parents[3]
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
-
-
-def _databricks_commit(dbutils: Any) -> str | None:
-    try:
-        context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()
-    except Exception:
-        return None
-    try:
-        return str(context.mlflowGitRepoCommit().get())
-    except Exception:
-        pass
-    try:
-        option = context.extraContext().get("mlflowGitCommit")
-        return str(option.get()) if option.isDefined() else None
-    except Exception:
-        return None
-
-
 @dataclass(frozen=True)
 class InferenceOutput:
     """Where one run's prediction files went."""
@@ -208,6 +172,50 @@ def run_folder_name(run_id: str, run_time: dt.datetime) -> str:
     utc = run_time.astimezone(dt.timezone.utc) if run_time.tzinfo else run_time
     safe_id = re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)
     return f"{utc:%Y-%m-%d}/{utc:%H%M%S}Z_{safe_id}"
+
+
+def write_run_files(
+    predictions: DataFrame,
+    output_path: str,
+    run_id: str,
+    *,
+    run_time: dt.datetime | None = None,
+    write_csv: bool = False,
+    dbutils: Any = None,
+) -> InferenceOutput:
+    """Write ``predictions`` as Parquet (and CSV if asked) into a new dated run folder, not yet visible.
+
+    The folder has no ``_COMPLETE`` marker and ``LATEST`` is unchanged until :func:`publish_run`.
+    """
+    root = _normalise_root(output_path)
+    folder = _join(root, run_folder_name(run_id, run_time or dt.datetime.now(dt.timezone.utc)))
+    parquet_path = _join(folder, "predictions.parquet")
+    predictions.write.mode("overwrite").parquet(parquet_path)
+    csv_path = None
+    if write_csv:
+        csv_path = _join(folder, "predictions.csv")
+        predictions.coalesce(1).write.mode("overwrite").option("header", "true").csv(csv_path)
+    return InferenceOutput(folder, parquet_path, csv_path, ())
+
+
+def publish_run(output_path: str, run_folder: str, keep_last: int = 5, dbutils: Any = None) -> tuple[str, ...]:
+    """Make ``run_folder`` the newest complete run (``_COMPLETE``, then ``LATEST``) and keep the last N runs.
+
+    Returns the removed ``date/run`` paths.
+    Raises ConfigError when keep_last is below 1.
+    """
+    if keep_last < 1:
+        raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
+    root = _normalise_root(output_path)
+    files = _files_for(root, dbutils)
+    files.write_text(_join(run_folder, COMPLETE_MARKER), dt.datetime.now(dt.timezone.utc).isoformat())
+    files.write_text(_join(root, LATEST_FILE), relative_run(root, run_folder) + "\n")
+    return tuple(cleanup_old_runs(root, keep_last, dbutils=dbutils))
+
+
+def relative_run(output_path: str, run_folder: str) -> str:
+    """``date/run`` of a run folder under ``output_path``."""
+    return run_folder.removeprefix(_normalise_root(output_path)).strip("/")
 
 
 def save_inference_to_blob_storage(
@@ -227,20 +235,10 @@ def save_inference_to_blob_storage(
     """
     if keep_last < 1:
         raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
-    root = _normalise_root(output_path)
-    files = _files_for(root, dbutils)
-    relative = run_folder_name(run_id, run_time or dt.datetime.now(dt.timezone.utc))
-    folder = _join(root, relative)
-    parquet_path = _join(folder, "predictions.parquet")
-    predictions.write.mode("overwrite").parquet(parquet_path)
-    csv_path = None
-    if write_csv:
-        csv_path = _join(folder, "predictions.csv")
-        predictions.coalesce(1).write.mode("overwrite").option("header", "true").csv(csv_path)
-    files.write_text(_join(folder, COMPLETE_MARKER), dt.datetime.now(dt.timezone.utc).isoformat())
-    files.write_text(_join(root, LATEST_FILE), relative + "\n")
-    removed = cleanup_old_runs(root, keep_last, dbutils=dbutils)
-    return InferenceOutput(folder, parquet_path, csv_path, tuple(removed))
+    written = write_run_files(predictions, output_path, run_id, run_time=run_time, write_csv=write_csv,
+                              dbutils=dbutils)
+    removed = publish_run(output_path, written.run_folder, keep_last, dbutils)
+    return InferenceOutput(written.run_folder, written.parquet_path, written.csv_path, removed)
 
 
 def list_runs(output_path: str, dbutils: Any = None) -> list[tuple[str, bool]]:
