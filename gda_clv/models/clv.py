@@ -15,7 +15,7 @@ from gda_clv.models.gamma_gamma import GammaGammaModel
 PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
 #: days in one period of ``data.freq``; a month is a twelfth of a 365.25-day year
 DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-#: the pipeline's CLV month, in days: the same year as the expected_purchases_<N>d horizons
+#: the pipeline's CLV month in days, on the same year as the expected_purchases_<N>d horizons
 CALENDAR_MONTH_DAYS = 365.25 / 12
 
 

@@ -216,7 +216,7 @@ def tune_monetary(
     once with the spend predicted for a customer without one (a one-time buyer), the population mean p*v/(q-1).
     The model assumes spend independent of frequency, so the same holdout spends are its target; the second term
     keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
-    at 0 (see :func:`_penalizer_space`).
+    at 0 (see ``_penalizer_space``).
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)

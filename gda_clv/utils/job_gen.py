@@ -287,7 +287,7 @@ def bundle_files(templates: Mapping[str, Any], workflows: Mapping[str, list[dict
                  settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """{relative path under the bundle folder: content}: databricks.yml with targets (each with its artifact path
     on the environment's volume), resources/<workflow>.yml. No ``artifacts`` build: the CLI uploads the wheel the
-    tasks reference (dist/*.whl, built once by `make wheel` or promoted by CD) to ``workspace.artifact_path``."""
+    tasks reference (``dist/*.whl``, built once by ``make wheel`` or promoted by CD) to ``workspace.artifact_path``."""
     envs = list(workflows)
     main = {
         "bundle": {"name": templates.get("package_name", "gda_clv")},

@@ -66,7 +66,7 @@ def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, st
 
 
 def bundle_problems(bundle_dir: Path, commit: str) -> list[dict[str, str]]:
-    """Jobs in ``bundle_dir``/resources/*.yml whose ``tags.git_commit`` is not ``commit``."""
+    """Jobs in ``<bundle_dir>/resources/*.yml`` whose ``tags.git_commit`` is not ``commit``."""
     rows = []
     for path in sorted((bundle_dir / "resources").glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

