@@ -28,6 +28,7 @@ from gda_clv.data.transactions import (
     validation_counts,
 )
 from gda_clv.errors import ConfigError, DataError
+from gda_clv.utils import failures
 from gda_clv.utils import feature_store_utils as fs
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.config_schema import SourceConfig
@@ -92,13 +93,7 @@ def _read_error(exc: Exception, source_format: str, location: str) -> DataError:
         )
     if condition == "TABLE_OR_VIEW_NOT_FOUND":
         return DataError(f"data.source.path '{location}' is not a table in the metastore; set it to an existing table.")
-    if isinstance(exc, Py4JJavaError):
-        cause = exc.java_exception
-        while cause.getCause() is not None:
-            cause = cause.getCause()
-        detail = str(cause.toString())
-    else:
-        detail = str(exc).strip().splitlines()[0]
+    detail = failures.java_root_cause(exc) or str(exc).strip().splitlines()[0]
     return DataError(
         f"cannot read data.source.path '{location}' as {source_format}: {detail}. "
         "Check data.source.path and data.source.format."

@@ -89,12 +89,19 @@ def _chain_text(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
+def java_root_cause(exc: BaseException) -> str | None:
+    """The deepest cause of a py4j Java exception as Java prints it, or None for a Python exception."""
+    cause = getattr(exc, "java_exception", None)
+    if cause is None:
+        return None
+    while cause.getCause() is not None:
+        cause = cause.getCause()
+    return str(cause.toString())
+
+
 def _root_cause(exc: BaseException) -> str:
-    java = getattr(exc, "java_exception", None)
+    java = java_root_cause(exc)
     if java is not None:
-        cause = java
-        while cause.getCause() is not None:
-            cause = cause.getCause()
-        return str(cause.toString()).splitlines()[0]
+        return java.splitlines()[0]
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -73,3 +73,15 @@ def cdnow_sample_transactions() -> pd.DataFrame:
             "amount": raw["amount"].astype(float),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def cdnow_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CDNOW file lifetimes ships, cut to its first 1000 customers (same layout)."""
+    from gda_clv.pipelines.prepare import lifetimes_cdnow_path
+
+    lines = lifetimes_cdnow_path().read_text().splitlines()
+    kept = [lines[0]] + [line for line in lines[1:] if int(line.split()[0]) <= 1000]
+    path = tmp_path_factory.mktemp("cdnow") / "CDNOW_subset.txt"
+    path.write_text("\n".join(kept) + "\n")
+    return path

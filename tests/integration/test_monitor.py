@@ -15,15 +15,6 @@ from gda_clv.utils.common import JobContext
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cdnow_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lines = prepare.lifetimes_cdnow_path().read_text().splitlines()
-    kept = [lines[0]] + [line for line in lines[1:] if int(line.split()[0]) <= 1000]
-    path = tmp_path_factory.mktemp("cdnow") / "CDNOW_subset.txt"
-    path.write_text("\n".join(kept) + "\n")
-    return path
-
-
 @pytest.fixture()
 def contexts(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[object]:
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()

@@ -17,21 +17,12 @@ import pytest
 
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.pyfunc import unwrap_model
-from gda_clv.pipelines import prepare, run_all
+from gda_clv.pipelines import run_all
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
 
 pytestmark = pytest.mark.slow  # two whole pipeline runs
-
-
-@pytest.fixture(scope="module")
-def cdnow_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lines = prepare.lifetimes_cdnow_path().read_text().splitlines()
-    kept = [lines[0]] + [line for line in lines[1:] if int(line.split()[0]) <= 1000]
-    path = tmp_path_factory.mktemp("cdnow") / "CDNOW_subset.txt"
-    path.write_text("\n".join(kept) + "\n")
-    return path
 
 
 @pytest.fixture()
