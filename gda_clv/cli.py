@@ -63,6 +63,7 @@ config keys (defaults in conf/base.yml):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``gda-clv`` argument parser: one subcommand per pipeline step and tool."""
     parser = argparse.ArgumentParser(
         prog="gda-clv",
         description="Customer Lifetime Value pipeline: BG/NBD + Gamma-Gamma on Spark, MLflow and Databricks. "

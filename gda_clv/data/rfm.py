@@ -126,7 +126,10 @@ def calibration_and_holdout(
     freq: str = "D",
     freq_multiplier: int = 1,
 ) -> DataFrame:
-    """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc)."""
+    """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc).
+
+    Raises ``ConfigError`` when the calibration end is not before the observation end.
+    """
     check_freq(freq, freq_multiplier)
     if calibration_end >= observation_end:
         raise ConfigError(

@@ -206,6 +206,8 @@ def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: S
     """Add ``value_tier``: ``labels[i]`` for CLV above ``thresholds[i-1]`` and at most ``thresholds[i]``.
 
     The lowest label holds CLV at or below the first threshold; the highest, CLV above the last one.
+
+    Raises ``ConfigError`` when the labels do not number one more than the thresholds.
     """
     if len(labels) != len(thresholds) + 1:
         raise ConfigError(

@@ -101,6 +101,8 @@ def generate_transactions(
     ``params`` holds r, alpha (rate per day), a, b (BG/NBD) and p, q, v (Gamma-Gamma). First purchases are
     spread over [start, acquisition_end] (default: the first half of the window). Same seed, same log.
     ``round_to_days`` floors the (continuous) purchase times to dates; False keeps them to the nanosecond.
+
+    Raises ``ConfigError`` when ``n_customers`` is not positive.
     """
     checked = _check_params(params)
     first, days, acq = _window(start, end, acquisition_end)

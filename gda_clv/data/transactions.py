@@ -248,6 +248,8 @@ def apply_outlier_rule(
     - ``cap``: amounts above the ``quantile`` of transaction amounts are set to that quantile.
     - ``drop_customers``: customers whose total spend is above the ``quantile`` of customer totals are removed.
     Quantiles are Spark's ``percentile_approx`` (relative rank error 1e-5).
+
+    Raises ``DataError`` for an unknown rule, a quantile outside (0, 1), or no clean transactions.
     """
     if rule not in OUTLIER_RULES:
         raise DataError(f"Unknown outlier rule '{rule}' (data.outliers.rule); use one of: {', '.join(OUTLIER_RULES)}.")

@@ -25,6 +25,8 @@ def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float |
     ``month_days`` None: lifetimes' factor divided by the multiplier (lifetimes' ``freq`` names the unit that
     recency and T are measured in; with ``freq_multiplier=k`` the unit is k of those, so a month holds 1/k as
     many). Otherwise a month of ``month_days`` days (:data:`CALENDAR_MONTH_DAYS` in the pipeline).
+
+    Raises ``ConfigError`` for an unknown ``data.freq`` or a multiplier that is not positive.
     """
     if freq not in PERIODS_PER_MONTH:
         raise ConfigError(f"data.freq must be one of {', '.join(PERIODS_PER_MONTH)} for CLV (got {freq!r}).")
@@ -56,6 +58,8 @@ def customer_lifetime_value(
     sum over months k of spend * (E[purchases up to k months] - E[up to k-1]) / (1 + discount_rate)**k,
     with spend = the Gamma-Gamma expected average spend. One prediction per month boundary, vectorised.
     A month is lifetimes' (``month_days`` None) or ``month_days`` days long (see :func:`periods_per_month`).
+
+    Raises ``ConfigError`` when ``time_months`` is not a whole number >= 0.
     """
     if time_months < 0 or int(time_months) != time_months:
         raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")

@@ -125,7 +125,10 @@ class FrequencyModel(ABC):
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> FrequencyModel:
-        """Rebuild a model written by ``to_dict``."""
+        """Rebuild a model written by ``to_dict``.
+
+        Raises ``ModelError`` when the saved type is unknown or its parameters are missing.
+        """
         cls = model_classes().get(d.get("type", ""))
         if cls is None:
             raise ModelError(f"Saved frequency model has unknown type {d.get('type')!r}; expected one of {TYPES}.")
@@ -181,7 +184,10 @@ def model_classes() -> dict[str, type[FrequencyModel]]:
 
 
 def make_frequency_model(type: str, penalizer: float = 0.0) -> FrequencyModel:  # noqa: A002 (config name)
-    """The unfitted frequency model named by ``model.frequency.type``."""
+    """The unfitted frequency model named by ``model.frequency.type``.
+
+    Raises ``ConfigError`` for an unknown ``model.frequency.type``.
+    """
     cls = model_classes().get(type)
     if cls is None:
         raise ConfigError(f"model.frequency.type must be one of {', '.join(TYPES)} (got {type!r}).")

@@ -89,7 +89,10 @@ class GammaGammaModel:
         return self
 
     def param_array(self) -> np.ndarray:
-        """(p, q, v) of the fitted model."""
+        """(p, q, v) of the fitted model.
+
+        Raises ``ModelError`` before the model is fitted or loaded.
+        """
         if not self.params_:
             raise ModelError("The Gamma-Gamma model has no parameters yet: call fit() or load it with from_dict().")
         return np.array([self.params_[n] for n in PARAM_NAMES])
@@ -116,7 +119,10 @@ class GammaGammaModel:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GammaGammaModel:
-        """Rebuild a model written by ``to_dict``."""
+        """Rebuild a model written by ``to_dict``.
+
+        Raises ``ModelError`` when ``d`` is not a saved Gamma-Gamma model.
+        """
         if d.get("type") != "gamma_gamma" or any(n not in d.get("params", {}) for n in PARAM_NAMES):
             raise ModelError(f"Not a saved Gamma-Gamma model (type {d.get('type')!r}, needs params p, q, v).")
         model = cls(d.get("penalizer", 0.0), d.get("q_constraint", True))

@@ -54,12 +54,16 @@ class FrequencyPyfunc(PythonModel):
         self.model = model
 
     def load_context(self, context: PythonModelContext) -> None:
+        """Load the frequency model from the logged JSON artifact (MLflow calls this when the model is loaded)."""
         from gda_clv.models.frequency import FrequencyModel
 
         self.model = FrequencyModel.from_dict(_load_json(context))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        # No type hints on context/model_input: mlflow >= 2.20 would treat them as a schema declaration.
+        """``expected_purchases`` over ``params["horizon"]`` periods and ``probability_alive``, one row per input row.
+
+        No type hints on context/model_input: mlflow >= 2.20 would treat them as a schema declaration.
+        """
         frame = _checked_input(model_input, FREQUENCY_INPUT)
         horizon = float((params or {}).get("horizon", 1.0))
         f, r, t = (frame[c].to_numpy(dtype=float) for c in FREQUENCY_INPUT)
@@ -79,11 +83,13 @@ class MonetaryPyfunc(PythonModel):
         self.model = model
 
     def load_context(self, context: PythonModelContext) -> None:
+        """Load the Gamma-Gamma model from the logged JSON artifact (MLflow calls this when the model is loaded)."""
         from gda_clv.models.gamma_gamma import GammaGammaModel
 
         self.model = GammaGammaModel.from_dict(_load_json(context))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """``expected_average_spend`` per input row (``params`` is accepted and ignored)."""
         frame = _checked_input(model_input, MONETARY_INPUT)
         f, m = (frame[c].to_numpy(dtype=float) for c in MONETARY_INPUT)
         spend = np.asarray(self.model.expected_average_spend(f, m), dtype=float)
@@ -114,6 +120,8 @@ def log_pyfunc_model(
     The signature is inferred from ``input_example`` (as doubles, the feature table's type; MLflow then rejects
     int64 columns at predict time, so score float64 columns) and the wrapper's own prediction on it. ``code_paths``
     (e.g. the ``gda_clv`` package folder) embeds the code for environments that lack the wheel.
+
+    Raises ``ModelError`` for an unknown ``kind`` or a model that did not converge.
     """
     if kind not in _WRAPPERS:
         raise ModelError(f"Unknown model kind {kind!r}; use one of {', '.join(_WRAPPERS)}.")
@@ -138,7 +146,10 @@ def log_pyfunc_model(
 
 
 def unwrap_model(pyfunc_model: Any) -> Any:
-    """The gda_clv model inside a loaded pyfunc model (e.g. to read its parameters for Spark scoring)."""
+    """The gda_clv model inside a loaded pyfunc model (e.g. to read its parameters for Spark scoring).
+
+    Raises ``ModelError`` when the loaded model is not a gda_clv frequency/monetary model.
+    """
     inner = pyfunc_model.unwrap_python_model()
     if not isinstance(inner, FrequencyPyfunc | MonetaryPyfunc):
         raise ModelError(f"The loaded model is a {type(inner).__name__}, not a gda_clv frequency/monetary model.")

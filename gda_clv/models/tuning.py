@@ -41,7 +41,10 @@ class TuningResult:
 
 
 def weighted_loss(predicted: np.ndarray, actual: np.ndarray, weight: np.ndarray, loss: str) -> float:
-    """Per-customer RMSE or MAE computed on groups of ``weight`` identical customers."""
+    """Per-customer RMSE or MAE computed on groups of ``weight`` identical customers.
+
+    Raises ``ConfigError`` for a loss other than rmse or mae.
+    """
     err = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
     w = np.asarray(weight, dtype=float)
     if loss == "rmse":
@@ -170,6 +173,8 @@ def tune_frequency(
 
     ``groups``: frequency_cal, recency_cal, T_cal, duration_holdout, frequency_holdout and optionally weight.
     ``max_evals`` 0 evaluates only (``default_type`` or types[0], ``default_penalizer``).
+
+    Raises ``ConfigError`` when ``types`` names no known model type.
     """
     if not types or any(t not in TYPES for t in types):
         raise ConfigError(f"model.frequency.tuning.types must list some of {', '.join(TYPES)} (got {list(types)}).")
@@ -217,6 +222,8 @@ def tune_monetary(
     The model assumes spend independent of frequency, so the same holdout spends are its target; the second term
     keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
     at 0 (see ``_penalizer_space``).
+
+    Raises ``DataError`` when there are no repeat customers with positive spend to tune on.
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)

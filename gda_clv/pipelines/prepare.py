@@ -38,7 +38,10 @@ STEP = "prepare"
 
 
 def lifetimes_cdnow_path() -> Path:
-    """``CDNOW_master.txt`` as the installed lifetimes package ships it (found without importing lifetimes)."""
+    """``CDNOW_master.txt`` as the installed lifetimes package ships it (found without importing lifetimes).
+
+    Raises ``DataError`` when lifetimes (which ships CDNOW) is absent or lacks the file.
+    """
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:
         raise DataError("data.source.path is not set and the lifetimes package (which ships CDNOW) is not installed.")
@@ -49,7 +52,10 @@ def lifetimes_cdnow_path() -> Path:
 
 
 def source_location(source: SourceConfig) -> str:
-    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set."""
+    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set.
+
+    Raises ``ConfigError`` when the format needs ``data.source.path`` and it is not set.
+    """
     if source.path:
         return source.path
     if source.format == "cdnow":

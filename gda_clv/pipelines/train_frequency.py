@@ -58,6 +58,7 @@ def fit(model_type: str, penalizer: float, groups: pd.DataFrame, keys: tuple[str
 
 
 def data_stats(cal: pd.DataFrame, full: pd.DataFrame) -> dict[str, float]:
+    """Customer and distinct-tuple counts of the calibration and full-period groups, logged as MLflow metrics."""
     weight = cal["weight"]
     return {
         "n_customers": float(weight.sum()),
@@ -85,6 +86,8 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+
+    Raises ``DataError`` when no customer of ``as_of`` has a calibration history.
     """
     cfg = ctx.config.model.frequency
     tuning = cfg.tuning

@@ -135,6 +135,8 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Train, check, log and register the Gamma-Gamma model on the features of ``as_of``; returns the summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
+
+    Raises ``DataError`` when ``as_of`` has no repeat customer with positive spend.
     """
     cfg = ctx.config.model.monetary
     tuning = cfg.tuning

@@ -121,18 +121,22 @@ class JobContext(metaclass=Singleton):
 
     @property
     def backend(self) -> str:
+        """``local`` or ``databricks`` (``runtime.backend``)."""
         return self.config.runtime.backend
 
     @property
     def is_databricks(self) -> bool:
+        """True when this context runs on the Databricks backend."""
         return self.backend == "databricks"
 
     @property
     def state_dir(self) -> Path:
+        """The absolute local state folder (metastore, warehouse, MLflow store, logs)."""
         return resolve_state_dir(self.config.runtime.state_dir, self.conf_dir and Path(self.conf_dir))
 
     @property
     def output_path(self) -> str:
+        """Where prediction files go (``output.path``, else ``<state_dir>/output``)."""
         return self.config.output.path or str(self.state_dir / "output")
 
     @property
@@ -150,14 +154,17 @@ class JobContext(metaclass=Singleton):
 
     @property
     def feature_table(self) -> FeatureStoreTableConfig:
+        """The RFM feature table (``tables.features``) in this environment's catalog and schema."""
         return self._table(FeatureStoreTableConfig, self.config.tables.features)
 
     @property
     def quarantine_table(self) -> FeatureStoreTableConfig:
+        """The table of rejected transactions with their reason (``tables.quarantine``)."""
         return self._table(FeatureStoreTableConfig, self.config.tables.quarantine)
 
     @property
     def targets_table(self) -> TargetsTableConfig:
+        """The CLV predictions table (``tables.targets``)."""
         return self._table(TargetsTableConfig, self.config.tables.targets)
 
     @property
@@ -167,6 +174,7 @@ class JobContext(metaclass=Singleton):
 
     @property
     def mlflow_experiment(self) -> str:
+        """The MLflow experiment (``mlflow.experiment``, else the environment's workspace path or a local name)."""
         if self.config.mlflow.experiment:
             return self.config.mlflow.experiment
         if self.is_databricks:
@@ -175,11 +183,13 @@ class JobContext(metaclass=Singleton):
 
     @property
     def mlflow_tracking_uri(self) -> str:
+        """``mlflow.tracking_uri``, else ``databricks`` or the local sqlite store under the state dir."""
         default = "databricks" if self.is_databricks else f"sqlite:///{self.state_dir / 'mlflow.db'}"
         return self.config.mlflow.tracking_uri or default
 
     @property
     def mlflow_registry_uri(self) -> str:
+        """``mlflow.registry_uri``, else Unity Catalog (``databricks-uc``) or the tracking store."""
         return self.config.mlflow.registry_uri or ("databricks-uc" if self.is_databricks else self.mlflow_tracking_uri)
 
     def registered_model_name(self, kind: str) -> str:

@@ -14,6 +14,8 @@ class _Strict(BaseModel):
 
 
 class SourceColumns(_Strict):
+    """``data.source.columns.*``: which source column holds each field the pipeline reads."""
+
     customer_id: str = "customer_id"
     transaction_date: str = "transaction_date"
     amount: str = "amount"
@@ -21,6 +23,8 @@ class SourceColumns(_Strict):
 
 
 class SourceConfig(_Strict):
+    """``data.source.*``: where the transactions are and how to read them (format, columns, dates, reader options)."""
+
     path: Optional[str] = None
     format: Literal["csv", "parquet", "table", "cdnow"] = "cdnow"
     columns: SourceColumns = Field(default_factory=SourceColumns)
@@ -29,11 +33,15 @@ class SourceConfig(_Strict):
 
 
 class OutlierConfig(_Strict):
+    """``data.outliers.*``: what to do with customers whose spend is above a quantile."""
+
     rule: Literal["none", "cap", "drop_customers"] = "none"
     quantile: float = Field(0.99, gt=0, lt=1)
 
 
 class DataConfig(_Strict):
+    """``data.*``: the transaction source, the calibration/observation dates and the validation rules of prepare."""
+
     source: SourceConfig = Field(default_factory=SourceConfig)
     calibration_end: Optional[dt.date] = None
     observation_end: Optional[dt.date] = None
@@ -55,6 +63,8 @@ class DataConfig(_Strict):
 
 
 class TablesConfig(_Strict):
+    """``tables.*``: the catalog, schema, table names and storage format of the pipeline's tables."""
+
     catalog: Optional[str] = None
     schema_: str = Field("clv_local", alias="schema")
     features: str = "clv_features"
@@ -67,6 +77,8 @@ class TablesConfig(_Strict):
 
 
 class TuningConfig(_Strict):
+    """``model.<family>.tuning.*``: the penalizer search (evaluations, range, loss, backend, seed)."""
+
     max_evals: int = Field(20, ge=0)
     penalizer_min: float = Field(1e-6, ge=0)
     penalizer_max: float = Field(0.1, gt=0)
@@ -86,10 +98,14 @@ FrequencyType = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 
 
 class FrequencyTuningConfig(TuningConfig):
+    """``model.frequency.tuning.*``: the penalizer search plus the frequency model types it compares."""
+
     types: list[FrequencyType] = Field(default_factory=lambda: ["bgnbd"])
 
 
 class FrequencyModelConfig(_Strict):
+    """``model.frequency.*``: the purchase-frequency model (BG/NBD, MBG/NBD or Pareto/NBD) and its fit."""
+
     type: FrequencyType = "bgnbd"
     penalizer: float = Field(0.0, ge=0)
     refit_full: bool = True
@@ -97,6 +113,8 @@ class FrequencyModelConfig(_Strict):
 
 
 class MonetaryModelConfig(_Strict):
+    """``model.monetary.*``: the Gamma-Gamma spend model, its fit and the frequency-spend correlation check."""
+
     penalizer: float = Field(0.0, ge=0)
     q_constraint: bool = True
     correlation_warn_threshold: float = Field(0.3, ge=0, le=1)
@@ -104,23 +122,31 @@ class MonetaryModelConfig(_Strict):
 
 
 class GateConfig(_Strict):
+    """``model.registry.gate.*``: whether a new version must beat the champion (and by how much) to be promoted."""
+
     mode: Literal["disabled", "dry_run", "enabled"] = "enabled"
     tolerance: float = Field(0.05, ge=0)
 
 
 class RegistryConfig(_Strict):
+    """``model.registry.*``: the registered model names and the promotion gate."""
+
     frequency_name: str = "clv_frequency"
     monetary_name: str = "clv_monetary"
     gate: GateConfig = Field(default_factory=GateConfig)
 
 
 class ModelsConfig(_Strict):
+    """``model.*``: the frequency model, the monetary model and the registry."""
+
     frequency: FrequencyModelConfig = Field(default_factory=FrequencyModelConfig)
     monetary: MonetaryModelConfig = Field(default_factory=MonetaryModelConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
 
 
 class MlflowConfig(_Strict):
+    """``mlflow.*``: experiment path and tracking/registry URIs (unset: the backend's defaults)."""
+
     experiment: Optional[str] = None
     tracking_uri: Optional[str] = None
     registry_uri: Optional[str] = None
@@ -131,11 +157,15 @@ VersionText = Annotated[Optional[str], BeforeValidator(lambda v: str(v) if isins
 
 
 class ModelVersions(_Strict):
+    """``projection.model_versions.*``: registry versions to score with (unset: the champion alias)."""
+
     frequency: VersionText = None
     monetary: VersionText = None
 
 
 class ProjectionConfig(_Strict):
+    """``projection.*``: CLV horizon, discount rate, month convention and value tiers of the scoring step."""
+
     horizon_months: int = Field(12, gt=0)
     discount_rate: float = Field(0.01, ge=0, lt=1)
     horizons_days: list[int] = Field(default_factory=lambda: [30, 90, 365])
@@ -157,6 +187,8 @@ class ProjectionConfig(_Strict):
 
 
 class OutputConfig(_Strict):
+    """``output.*``: where prediction files go, their format and how many runs are kept."""
+
     path: Optional[str] = None
     format: Literal["parquet"] = "parquet"
     write_csv: bool = False
@@ -182,6 +214,8 @@ class MonitoringConfig(_Strict):
 
 
 class RuntimeConfig(_Strict):
+    """``runtime.*``: backend (local or Databricks), local state dir, Spark master and logging."""
+
     backend: Literal["local", "databricks"] = "local"
     state_dir: str = ".gda_clv"
     spark_master: str = "local[*]"

@@ -93,7 +93,10 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_templates(path: Path) -> dict[str, Any]:
-    """Parse templates.yml and check its top-level shape."""
+    """Parse templates.yml and check its top-level shape.
+
+    Raises ``ConfigError`` for an unknown or missing top-level key.
+    """
     templates = _read_yaml(path) or {}
     # handoff: YAML anchors of the task parameters the workflows share (not rendered by itself)
     allowed = {"environments", "package_name", "steps", "defaults", "workflows", "handoff"}
@@ -107,7 +110,10 @@ def load_templates(path: Path) -> dict[str, Any]:
 
 
 def load_settings(conf_dir: Path, env: str) -> dict[str, Any]:
-    """The validated ``deployment`` section of conf/environments/<env>.yml."""
+    """The validated ``deployment`` section of conf/environments/<env>.yml.
+
+    Raises ``ConfigError`` when the ``deployment`` section is missing, unknown or mistyped.
+    """
     path = conf_dir / f"{env}.yml"
     section = (_read_yaml(path) or {}).get("deployment")
     if not isinstance(section, dict):
@@ -227,7 +233,10 @@ def structure_errors(workflow: Mapping[str, Any], root: Path, entry_points: set[
 
 def check_with_dbx(deployment_file: Path, dbx_python: Path, project_file: Path | None = None) -> dict[str, list[str]]:
     """Validation 1: dbx 0.8.19's ConfigReader (in its own venv) reads every environment (and its ProjectInfo the
-    project file); returns workflow names."""
+    project file); returns workflow names.
+
+    Raises ``ConfigError`` when dbx's reader cannot run or rejects a file.
+    """
     extra = [str(project_file)] if project_file is not None else []
     done = subprocess.run([str(dbx_python), "-c", _DBX_SCRIPT, str(deployment_file), *extra],
                           capture_output=True, text=True, timeout=300)
@@ -308,7 +317,10 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
              commit: str, dbx_python: Path | None, require_dbx: bool = False,
              project_file: Path | None = None) -> dict[str, Any]:
     """Render, validate and write; returns the job-gen summary. ``project_file``: dbx's project file, default
-    ROOT/.dbx/project.json (where `dbx deploy` reads it)."""
+    ROOT/.dbx/project.json (where `dbx deploy` reads it).
+
+    Raises ``ConfigError`` when a template or environment fails a check, or the dbx venv is missing.
+    """
     templates = load_templates(templates_path)
     settings = {env: load_settings(conf_dir, env) for env in templates["environments"]}
     workflows = render(templates, settings, commit)

@@ -45,6 +45,7 @@ class GateDecision:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The decision as a plain dict (for the step summary and MLflow)."""
         return asdict(self)
 
 

@@ -24,9 +24,11 @@ class TableStore:
         self.format = table_format
 
     def exists(self, name: str) -> bool:
+        """True when the metastore knows the table ``name``."""
         return self.spark.catalog.tableExists(name)
 
     def read(self, name: str) -> DataFrame:
+        """The table ``name`` as a DataFrame (lazy)."""
         return self.spark.table(name)
 
     def ensure_schema(self, name: str) -> None:
@@ -59,6 +61,7 @@ class TableStore:
             ordered.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").insertInto(name)
 
     def append(self, df: DataFrame, name: str, partition_by: str | None = None) -> None:
+        """Append ``df`` to ``name``, creating it (partitioned by ``partition_by``) if it is missing."""
         self.ensure_schema(name)
         if not self.exists(name):
             self._remove_leftovers(name, whole=True)

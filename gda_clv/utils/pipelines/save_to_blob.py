@@ -232,6 +232,8 @@ def save_inference_to_blob_storage(
 
     The run becomes visible (``_COMPLETE`` marker, ``LATEST`` pointer) only after every file is
     written, so a write that fails midway leaves the previous runs and ``LATEST`` as they were.
+
+    Raises ``ConfigError`` when ``keep_last`` is below 1.
     """
     if keep_last < 1:
         raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
