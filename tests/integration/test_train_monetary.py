@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from test_train_frequency import make_context, write_features
 
 from gda_clv.data import rfm
 from gda_clv.errors import ModelError
@@ -17,6 +16,7 @@ from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import train_frequency, train_monetary
 from gda_clv.utils.common import JobContext
+from tests.integration.test_train_frequency import make_context, write_features
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from databricks.bundles.jobs import Job
 from gda_clv.errors import ConfigError
 from gda_clv.utils import job_gen
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 JOB_FILES = (
     "data_engineering_pipelines/NOAM/01_data_preparation.py", "model_pipelines/model_training_frequency.py",

@@ -110,7 +110,7 @@ def test_meta_json_and_config_hash(tmp_path: Path) -> None:
 
 
 def test_commit_id_from_git(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[4]
     expected = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     assert stb.get_commit_id(repo_dir=repo) == expected
     assert stb.get_commit_id(repo_dir=tmp_path) == "unknown"  # not a git checkout
@@ -158,7 +158,7 @@ def test_stamped_commit_wins_over_git(monkeypatch: pytest.MonkeyPatch) -> None:
     """An installed wheel reports the commit setup.py stamped into it, even where git would answer."""
     import types
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[4]
     monkeypatch.setitem(sys.modules, "gda_clv._build_info", types.SimpleNamespace(COMMIT="ab" * 20))
     assert stb.get_commit_id(repo_dir=repo) == "ab" * 20
     assert stb.get_commit_id(dbutils=_Dbutils(), repo_dir=repo) == "ab" * 20

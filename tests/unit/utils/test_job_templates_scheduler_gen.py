@@ -12,7 +12,7 @@ import yaml
 from gda_clv.errors import ConfigError
 from gda_clv.utils import job_templates_scheduler_gen as sched
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
