@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = {"step": args.step, "status": summary.get("status", "succeeded"), **summary}
     summary.setdefault("duration_seconds", round(time.perf_counter() - started, 3))
     _write_summary(args, summary)
-    return 1 if summary["status"] == "failed" else 0
+    return 1 if summary["status"] in ("failed", "timed_out") else 0
 
 
 def _state_dir(args: argparse.Namespace) -> Path:

@@ -23,7 +23,7 @@ from gda_clv.utils.job_gen import load_settings, load_templates
 from gda_clv.workflow.run_page import print_event, print_table
 from gda_clv.workflow.substitution import job_references, substitute, task_value_references
 
-TERMINAL = {"succeeded", "failed", "timed_out", "upstream_failed"}
+TERMINAL = {"succeeded", "failed", "timed_out", "upstream_failed", "canceled"}
 TASK_VALUES_ENV = "GDA_CLV_TASK_VALUES_FILE"
 
 
@@ -80,11 +80,21 @@ class WorkflowRun:
         self.start = datetime.now(timezone.utc)
         self.references = job_references(self.run_id, str(self.workflow.get("name", "")), self.start)
         self.task_values: dict[str, dict[str, Any]] = {}
+        self.timeout = int(self.workflow.get("timeout_seconds") or 0)
+        self.timed_out = False
 
     def run(self) -> dict[str, Any]:
-        """Run every task to a terminal state; the run summary (status failed when any task did not succeed)."""
+        """Run every task to a terminal state; the run summary (status failed when any task did not succeed).
+
+        A job-level ``timeout_seconds`` ends the run as Databricks does: running tasks are killed (timed_out),
+        tasks not started are canceled, and the run's status is timed_out.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        started = time.time()
         while not all(t.status in TERMINAL for t in self.tasks.values()):
+            if self.timeout > 0 and time.time() - started > self.timeout:
+                self._time_out_job()
+                break
             for task in self.tasks.values():
                 if task.status == "running":
                     self._check(task)
@@ -94,8 +104,21 @@ class WorkflowRun:
             time.sleep(self.poll_seconds)
         print_table(self.tasks.values())
         ok = all(t.status == "succeeded" for t in self.tasks.values())
-        return {"workflow": self.workflow.get("name"), "run_id": self.run_id, "status": "succeeded" if ok else "failed",
+        status = "timed_out" if self.timed_out else "succeeded" if ok else "failed"
+        return {"workflow": self.workflow.get("name"), "run_id": self.run_id, "status": status,
                 "run_dir": str(self.run_dir), "tasks": [t.summary() for t in self.tasks.values()]}
+
+    def _time_out_job(self) -> None:
+        self.timed_out = True
+        reason = f"job timed out after timeout_seconds={self.timeout}"
+        for task in self.tasks.values():
+            if task.status == "running":
+                assert task.process is not None
+                _kill(task.process)
+                self._finish(task, "timed_out", task.process.wait(), reason, retry=False)
+            elif task.status not in TERMINAL:
+                task.status, task.error = "canceled", reason
+                print_event(task)
 
     def _maybe_start(self, task: TaskRun) -> None:
         states = [self.tasks[d].status for d in task.deps]
@@ -178,13 +201,13 @@ class WorkflowRun:
         self.task_values[task.key] = values
         return None
 
-    def _finish(self, task: TaskRun, status: str, code: int | None, error: str | None) -> None:
+    def _finish(self, task: TaskRun, status: str, code: int | None, error: str | None, retry: bool = True) -> None:
         task.ended_at, task.exit_code, task.error = time.time(), code, error
         if task.log:
             task.log.close()
         retries = int(task.spec.get("max_retries") or 0)
         retryable = status == "failed" or (status == "timed_out" and task.spec.get("retry_on_timeout"))
-        if retryable and code is not None and (retries < 0 or task.attempts <= retries):
+        if retry and retryable and code is not None and (retries < 0 or task.attempts <= retries):
             interval = int(task.spec.get("min_retry_interval_millis") or 0) / 1000 * self.retry_interval_scale
             task.status, task.not_before = "waiting_retry", time.time() + interval
         else:

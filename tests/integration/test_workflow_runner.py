@@ -41,25 +41,25 @@ SCRIPTS = {
 }
 
 
-def _templates(tmp_path: Path, tasks: list[dict[str, Any]]) -> Path:
+def _templates(tmp_path: Path, tasks: list[dict[str, Any]], **workflow: Any) -> Path:
     for name, body in SCRIPTS.items():
         (tmp_path / name).write_text(textwrap.dedent(body))
     steps = {name[:-3]: {"entry_point": "unused", "python_file": str(tmp_path / name)} for name in SCRIPTS}
     templates = {"environments": ["dev"], "steps": steps,
                  "defaults": {"task_kind": "spark_python_task",
                               "task": {"max_retries": 0, "min_retry_interval_millis": 0, "timeout_seconds": 60}},
-                 "workflows": {"wf": {"tasks": tasks}}}
+                 "workflows": {"wf": {"tasks": tasks, **workflow}}}
     path = tmp_path / "templates.yml"
     path.write_text(yaml.safe_dump(templates))
     return path
 
 
 def _run(tmp_path: Path, tasks: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
-         *extra: str) -> tuple[int, dict[str, Any]]:
+         *extra: str, **workflow: Any) -> tuple[int, dict[str, Any]]:
     monkeypatch.setenv("MARKER", str(tmp_path / "marker"))
     summary = tmp_path / "summary.json"
     code = main(["workflow", "run", "wf", "--target", "dev", "--env", "local", "--root", str(ROOT),
-                 "--templates", str(_templates(tmp_path, tasks)), "--runs-dir", str(tmp_path / "runs"),
+                 "--templates", str(_templates(tmp_path, tasks, **workflow)), "--runs-dir", str(tmp_path / "runs"),
                  "--summary-json", str(summary), *extra])
     return code, json.loads(summary.read_text())
 
@@ -127,6 +127,19 @@ def test_timeout_kills_the_task_and_skips_downstream(tmp_path: Path, monkeypatch
     assert code == 1
     assert sleeper["status"] == "timed_out" and sleeper["attempts"] == 1 and "timeout_seconds=1" in sleeper["error"]
     assert reader["status"] == "upstream_failed" and reader["attempts"] == 0 and reader["pid"] is None
+
+
+def test_job_timeout_kills_running_tasks_and_cancels_the_rest(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    tasks = [{"task_key": "sleeper", "step": "sleeper", "max_retries": 2},
+             {"task_key": "reader", "step": "reader", "depends_on": ["sleeper"]}]
+    code, summary = _run(tmp_path, tasks, monkeypatch, timeout_seconds=1)
+    sleeper, reader = _by_key(summary)["sleeper"], _by_key(summary)["reader"]
+    assert code == 1 and summary["status"] == "timed_out"
+    # the job's timeout is not retried, whatever the task's max_retries
+    assert sleeper["status"] == "timed_out" and sleeper["attempts"] == 1
+    assert "job timed out after timeout_seconds=1" in sleeper["error"]
+    assert reader["status"] == "canceled" and reader["attempts"] == 0 and reader["pid"] is None
 
 
 def test_retry_after_a_failed_attempt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
