@@ -5,8 +5,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gda_clv.errors import ConfigError
-from gda_clv.models.bgnbd import BetaGeoModel
-from gda_clv.models.compress import distinct
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
 
@@ -70,34 +68,4 @@ def customer_lifetime_value(
     spend = gg_model.expected_average_spend(f, np.asarray(monetary_value, dtype=float))
     steps = np.arange(1, int(time_months) + 1) * factor  # same grid as lifetimes
     discounts = (1 + discount_rate) ** (steps / factor)
-    if isinstance(freq_model, BetaGeoModel):
-        return spend * _bgnbd_discounted_purchases(freq_model, f, r, age, steps, discounts)
-    clv = np.zeros(len(f))
-    previous = np.zeros(len(f))
-    for t, discount in zip(steps, discounts, strict=True):
-        cumulative = freq_model.expected_purchases(t, f, r, age)
-        clv += spend * (cumulative - previous) / discount
-        previous = cumulative
-    return clv
-
-
-def _bgnbd_discounted_purchases(
-    model: BetaGeoModel, f: np.ndarray, r: np.ndarray, age: np.ndarray, steps: np.ndarray, discounts: np.ndarray
-) -> np.ndarray:
-    """sum over months k of (E[purchases up to k] - E[up to k-1]) / discount_k, per customer, for BG/NBD.
-
-    E[purchases up to t] = numerator(t, x, T) / recency_factor(x, t_x, T), so the discounted sum of the numerator
-    increments is computed once per distinct (x, T) pair and divided by each customer's recency factor.
-    """
-    fu, fi = distinct(f)
-    tu, ti = distinct(age)
-    pairs, pi = distinct(fi * len(tu) + ti)
-    x_pair, t_pair = fu[pairs // len(tu)], tu[pairs % len(tu)]
-    total = np.zeros(len(pairs))
-    previous = np.zeros(len(pairs))
-    for t, discount in zip(steps, discounts, strict=True):
-        cumulative = model.purchases_numerator(t, x_pair, t_pair)
-        total += (cumulative - previous) / discount
-        previous = cumulative
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return total[pi] / model.recency_factor(f, r, age)
+    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)

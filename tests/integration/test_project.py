@@ -19,11 +19,11 @@ from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.pyfunc import log_pyfunc_model
 from gda_clv.pipelines import project
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model
 
 AS_OF = dt.date(1998, 6, 30)
 OLD_AS_OF = dt.date(1998, 3, 31)

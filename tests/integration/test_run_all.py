@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from gda_clv.models._lifetimes import quiet
-from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.pipelines import run_all
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 pytestmark = pytest.mark.slow  # two whole pipeline runs
 
