@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gda_clv.errors import ConfigError
+from gda_clv.names import AS_OF, CUSTOMER_ID
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
@@ -67,8 +68,8 @@ class _TableConfig:
     catalog: str | None
     schema: str
     table: str
-    primary_keys: tuple[str, ...] = ("customer_id", "as_of")
-    timeseries_column: str = "as_of"
+    primary_keys: tuple[str, ...] = (CUSTOMER_ID, AS_OF)
+    timeseries_column: str = AS_OF
 
     @property
     def full_name(self) -> str:
