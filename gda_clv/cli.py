@@ -18,21 +18,13 @@ from typing import Any
 
 from gda_clv import __version__
 from gda_clv.errors import GdaClvError
+from gda_clv.pipelines.steps import COMMANDS, Step
 from gda_clv.utils import failures
 from gda_clv.utils.config_utils import add_config_arguments, load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger
 
-# step -> (module with ``run(ctx) -> dict``, help)
-PIPELINE_STEPS: dict[str, tuple[str, str]] = {
-    "prepare": ("gda_clv.pipelines.prepare", "validate transactions, quarantine bad rows, write RFM features"),
-    "train-frequency": ("gda_clv.pipelines.train_frequency", "tune, fit and register the purchase-frequency model"),
-    "train-monetary": ("gda_clv.pipelines.train_monetary", "tune, fit and register the Gamma-Gamma spend model"),
-    "project": ("gda_clv.pipelines.project", "score every customer with the champion models; write CLV outputs"),
-    "monitor": ("gda_clv.pipelines.monitor", "drift and performance-over-time metrics of one as_of; alerts"),
-    "run": ("gda_clv.pipelines.run_all", "prepare -> train -> project -> monitor in one process"),
-}
-# steps that work on one as_of of the feature table (prepare decides it; `run` hands it over itself)
-AS_OF_STEPS = ("train-frequency", "train-monetary", "project", "monitor")
+# the pipeline commands (gda_clv.pipelines.steps.COMMANDS) by name
+PIPELINE_STEPS: dict[str, Step] = COMMANDS
 # command -> (module with ``add_arguments(parser)`` and ``run_from_args(args) -> dict``, help)
 TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "job-gen": ("gda_clv.utils.job_gen", "render conf/templates.yml into conf/deployment.yml (dbx) and a bundle"),
@@ -71,12 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gda_clv {__version__}")
     steps = parser.add_subparsers(dest="step", metavar="<step>", required=True)
-    for name, (module, help_text) in PIPELINE_STEPS.items():
-        sub = steps.add_parser(name, help=help_text, description=help_text, epilog=OWN_DATA_HELP,
+    for name, step in PIPELINE_STEPS.items():
+        sub = steps.add_parser(name, help=step.help, description=step.help, epilog=OWN_DATA_HELP,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(sub)
-        _add_handoff(sub, takes_as_of=name in AS_OF_STEPS)
-        sub.set_defaults(handler=_pipeline_handler(module))
+        _add_handoff(sub, takes_as_of=step.takes_as_of)
+        sub.set_defaults(handler=_pipeline_handler(step))
     for name, (module, help_text) in TOOL_COMMANDS.items():
         sub = steps.add_parser(name, help=help_text, description=help_text)
         _add_common(sub)
@@ -106,14 +98,14 @@ def _add_handoff(parser: argparse.ArgumentParser, takes_as_of: bool) -> None:
         )
 
 
-def _pipeline_handler(module: str) -> Callable[[argparse.Namespace], dict[str, Any]]:
+def _pipeline_handler(step: Step) -> Callable[[argparse.Namespace], dict[str, Any]]:
     def handler(args: argparse.Namespace) -> dict[str, Any]:
         from gda_clv.utils.common import JobContext
 
         ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides),
                          job_run_id=args.job_run_id)
         handed_over = {"as_of": args.as_of} if "as_of" in args else {}
-        return importlib.import_module(module).run(ctx, **handed_over)
+        return step.run(ctx, **handed_over)
 
     return handler
 

@@ -33,14 +33,11 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from gda_clv.data.transactions import AMOUNT, CUSTOMER_ID, TRANSACTION_DATE
 from gda_clv.errors import ConfigError
+from gda_clv.names import AMOUNT, AS_OF, CALIBRATION_END, CUSTOMER_ID, FREQS, TRANSACTION_DATE
 
-FREQS = ("D", "W", "M")
-AS_OF = "as_of"
-# The calibration end the cal/holdout columns were computed with: it travels with the rows, so a later step (another
-# process, another day) trains on exactly the split prepare made, never a split recomputed from its own config.
-CALIBRATION_END = "calibration_end"
+# CALIBRATION_END travels with the rows, so a later step (another process, another day) trains on exactly the split
+# prepare made, never a split recomputed from its own config.
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 CAL_HOLDOUT_COLUMNS = (
     "frequency_cal",

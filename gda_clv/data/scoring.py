@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.errors import ConfigError, DataError
-from gda_clv.models.clv import CALENDAR_MONTH_DAYS, DAYS_PER_PERIOD
+from gda_clv.names import CALENDAR_MONTH_DAYS, DAYS_PER_PERIOD
 
 INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 PERIODS_PER_MONTH_TEXT = {"D": "30 days", "W": "4.345 weeks", "M": "1 month"}

@@ -16,10 +16,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from gda_clv.errors import DataError
+from gda_clv.names import AMOUNT, CUSTOMER_ID, TRANSACTION_DATE
 
-CUSTOMER_ID = "customer_id"
-TRANSACTION_DATE = "transaction_date"
-AMOUNT = "amount"
 REASON = "reason"
 STANDARD_COLUMNS = (CUSTOMER_ID, TRANSACTION_DATE, AMOUNT)
 RAW_COLUMNS = ("raw_customer_id", "raw_transaction_date", "raw_amount")

@@ -7,15 +7,13 @@ every attempt is recorded in ``fit_attempts_`` so the caller can log what happen
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 
 ValueAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -157,44 +155,3 @@ def standard_errors(params: np.ndarray, log_hessian: np.ndarray, n_customers: fl
     diag = np.diag(cov)
     with np.errstate(invalid="ignore"):
         return np.where(diag > 0, np.abs(params) * np.sqrt(np.abs(diag) / n_customers), np.nan)
-
-
-def init_fit_state(model: Any, penalizer: float, config_key: str) -> None:
-    """Check the penalizer and give ``model`` empty fit results (what :func:`fit_state` reads)."""
-    if not penalizer >= 0:
-        raise ConfigError(f"{config_key} must be a number >= 0 (got {penalizer}).")
-    model.penalizer = float(penalizer)
-    model.penalizer_used_ = float(penalizer)
-    model.params_ = {}
-    model.standard_errors_ = {}
-    model.log_likelihood_ = math.nan
-    model.converged_ = False
-    model.fit_attempts_ = []
-    model.n_customers_ = 0.0
-
-
-def fit_state(model: Any) -> dict[str, Any]:
-    """The JSON-serialisable fit results every model shares (NaN standard errors / likelihood become None)."""
-    return {
-        "penalizer": model.penalizer,
-        "penalizer_used": model.penalizer_used_,
-        "params": dict(model.params_),
-        "standard_errors": {k: (None if math.isnan(v) else v) for k, v in model.standard_errors_.items()},
-        "log_likelihood": None if math.isnan(model.log_likelihood_) else model.log_likelihood_,
-        "converged": model.converged_,
-        "fit_attempts": list(model.fit_attempts_),
-        "n_customers": model.n_customers_,
-    }
-
-
-def restore_fit_state(model: Any, d: dict[str, Any], param_names: Sequence[str]) -> None:
-    """Set on ``model`` what :func:`fit_state` wrote into ``d``."""
-    model.params_ = {n: float(d["params"][n]) for n in param_names}
-    ses = d.get("standard_errors") or {}
-    model.standard_errors_ = {n: math.nan if ses.get(n) is None else float(ses[n]) for n in param_names}
-    ll = d.get("log_likelihood")
-    model.log_likelihood_ = math.nan if ll is None else float(ll)
-    model.converged_ = bool(d.get("converged", True))
-    model.fit_attempts_ = list(d.get("fit_attempts", []))
-    model.penalizer_used_ = float(d.get("penalizer_used", model.penalizer))
-    model.n_customers_ = float(d.get("n_customers", 0.0))

@@ -62,6 +62,27 @@ class BetaGeoModel(FrequencyModel):
             ratio = (alpha + np.asarray(T, dtype=float)) / (alpha + np.asarray(recency, dtype=float))
             return np.asarray(1 + (x > 0) * (a / (b + x - 1)) * ratio ** (r + x), dtype=float)
 
+    def discounted_purchases(
+        self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, steps: np.ndarray, discounts: np.ndarray
+    ) -> np.ndarray:
+        """The base class's discounted sum, with the horizon loop run once per distinct (x, T) pair.
+
+        E[purchases up to t] = numerator(t, x, T) / recency_factor(x, t_x, T), so the discounted sum of the numerator
+        increments is computed per distinct (x, T) pair and divided by each customer's recency factor.
+        """
+        fu, fi = distinct(frequency)
+        tu, ti = distinct(T)
+        pairs, pi = distinct(fi * len(tu) + ti)
+        x_pair, t_pair = fu[pairs // len(tu)], tu[pairs % len(tu)]
+        total = np.zeros(len(pairs))
+        previous = np.zeros(len(pairs))
+        for t, discount in zip(steps, discounts, strict=True):
+            cumulative = self.purchases_numerator(t, x_pair, t_pair)
+            total += (cumulative - previous) / discount
+            previous = cumulative
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(total[pi] / self.recency_factor(frequency, recency, T), dtype=float)
+
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """lifetimes' conditional_probability_alive (Fader, Hardie & Lee note 021), in numpy."""
         r, alpha, a, b = self.param_array()

@@ -5,18 +5,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gda_clv.errors import ConfigError
-from gda_clv.models.bgnbd import BetaGeoModel
-from gda_clv.models.compress import distinct
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
-
-# Periods of each lifetimes ``freq`` per month, as lifetimes' _customer_lifetime_value (a "month" of 30 days for
-# freq D, 4.345 weeks = 30.415 days for W, one calendar month for M).
-PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
-#: days in one period of ``data.freq``; a month is a twelfth of a 365.25-day year
-DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-#: the pipeline's CLV month in days, on the same year as the expected_purchases_<N>d horizons
-CALENDAR_MONTH_DAYS = 365.25 / 12
+from gda_clv.names import DAYS_PER_PERIOD, LIFETIMES_PERIODS_PER_MONTH
 
 
 def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float | None = None) -> float:
@@ -28,12 +19,14 @@ def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float |
 
     Raises ``ConfigError`` for an unknown ``data.freq`` or a multiplier that is not positive.
     """
-    if freq not in PERIODS_PER_MONTH:
-        raise ConfigError(f"data.freq must be one of {', '.join(PERIODS_PER_MONTH)} for CLV (got {freq!r}).")
+    if freq not in LIFETIMES_PERIODS_PER_MONTH:
+        raise ConfigError(
+            f"data.freq must be one of {', '.join(LIFETIMES_PERIODS_PER_MONTH)} for CLV (got {freq!r})."
+        )
     if not freq_multiplier > 0:
         raise ConfigError(f"data.freq_multiplier must be > 0 (got {freq_multiplier}).")
     if month_days is None:
-        return PERIODS_PER_MONTH[freq] / freq_multiplier
+        return LIFETIMES_PERIODS_PER_MONTH[freq] / freq_multiplier
     if freq not in DAYS_PER_PERIOD:
         raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {freq!r}).")
     return month_days / (DAYS_PER_PERIOD[freq] * freq_multiplier)
@@ -70,34 +63,4 @@ def customer_lifetime_value(
     spend = gg_model.expected_average_spend(f, np.asarray(monetary_value, dtype=float))
     steps = np.arange(1, int(time_months) + 1) * factor  # same grid as lifetimes
     discounts = (1 + discount_rate) ** (steps / factor)
-    if isinstance(freq_model, BetaGeoModel):
-        return spend * _bgnbd_discounted_purchases(freq_model, f, r, age, steps, discounts)
-    clv = np.zeros(len(f))
-    previous = np.zeros(len(f))
-    for t, discount in zip(steps, discounts, strict=True):
-        cumulative = freq_model.expected_purchases(t, f, r, age)
-        clv += spend * (cumulative - previous) / discount
-        previous = cumulative
-    return clv
-
-
-def _bgnbd_discounted_purchases(
-    model: BetaGeoModel, f: np.ndarray, r: np.ndarray, age: np.ndarray, steps: np.ndarray, discounts: np.ndarray
-) -> np.ndarray:
-    """sum over months k of (E[purchases up to k] - E[up to k-1]) / discount_k, per customer, for BG/NBD.
-
-    E[purchases up to t] = numerator(t, x, T) / recency_factor(x, t_x, T), so the discounted sum of the numerator
-    increments is computed once per distinct (x, T) pair and divided by each customer's recency factor.
-    """
-    fu, fi = distinct(f)
-    tu, ti = distinct(age)
-    pairs, pi = distinct(fi * len(tu) + ti)
-    x_pair, t_pair = fu[pairs // len(tu)], tu[pairs % len(tu)]
-    total = np.zeros(len(pairs))
-    previous = np.zeros(len(pairs))
-    for t, discount in zip(steps, discounts, strict=True):
-        cumulative = model.purchases_numerator(t, x_pair, t_pair)
-        total += (cumulative - previous) / discount
-        previous = cumulative
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return total[pi] / model.recency_factor(f, r, age)
+    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)

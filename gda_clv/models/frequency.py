@@ -18,16 +18,9 @@ from numpy.typing import ArrayLike
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_rfm
-from gda_clv.models._fitting import (
-    fit_state,
-    fit_with_retries,
-    init_fit_state,
-    minimize_smooth,
-    restore_fit_state,
-    standard_errors,
-    wsum,
-)
+from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import generate_data, lifetimes, quiet
+from gda_clv.models.base import FittedModel
 
 # objective(log_params, penalizer) -> (per-customer penalized negative log-likelihood, gradient)
 Objective = Callable[[np.ndarray, float], tuple[float, np.ndarray]]
@@ -38,11 +31,18 @@ FIX_HINT = (
 )
 
 
-class FrequencyModel(ABC):
-    """A fitted-or-not frequency model: fit / params_ / expected purchases / P(alive) / to_dict / to_lifetimes."""
+#: the frequency model classes by ``model.frequency.type``; each concrete class registers itself when defined
+_REGISTRY: dict[str, type[FrequencyModel]] = {}
+
+
+class FrequencyModel(FittedModel, ABC):
+    """A fitted-or-not frequency model: fit / params_ / expected purchases / P(alive) / to_dict / to_lifetimes.
+
+    A subclass that sets ``type`` registers under it (:func:`make_frequency_model`, :meth:`from_dict`).
+    """
 
     type: ClassVar[str]
-    param_names: ClassVar[tuple[str, ...]]
+    penalizer_key = "model.frequency.penalizer"
     #: indices of parameters measured in time units (rescaled with T like lifetimes does)
     time_params: ClassVar[tuple[int, ...]]
     #: log-parameter start points, tried in order (see gda_clv.models._fitting for the retry policy)
@@ -50,8 +50,18 @@ class FrequencyModel(ABC):
     lifetimes_class: ClassVar[str]
     lifetimes_generator: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type" in cls.__dict__:
+            cls.label = cls.type
+            _REGISTRY[cls.type] = cls
+
     def __init__(self, penalizer: float = 0.0) -> None:
-        init_fit_state(self, penalizer, "model.frequency.penalizer")
+        """An unfitted model.
+
+        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        """
+        super().__init__(penalizer)
         self.n_tuples_ = 0
 
     # ---- fitting -------------------------------------------------------------------------------------------
@@ -78,15 +88,9 @@ class FrequencyModel(ABC):
         )
         params = np.exp(outcome.x)
         params[list(self.time_params)] /= scale
-        ses = standard_errors(params, outcome.hessian, w.sum())
-        self.params_ = {n: float(v) for n, v in zip(self.param_names, params, strict=True)}
-        self.standard_errors_ = {n: float(v) for n, v in zip(self.param_names, ses, strict=True)}
         # lifetimes' likelihood is in scaled time; each of the x purchase times contributes a 1/scale Jacobian.
-        self.log_likelihood_ = float(-objective(outcome.x, 0.0)[0] * w.sum() + wsum(w, f) * np.log(scale))
-        self.converged_ = True
-        self.fit_attempts_ = outcome.attempts
-        self.penalizer_used_ = outcome.penalizer
-        self.n_customers_ = float(w.sum())
+        log_likelihood = -objective(outcome.x, 0.0)[0] * w.sum() + wsum(w, f) * np.log(scale)
+        self._record_fit(params, standard_errors(params, outcome.hessian, w.sum()), log_likelihood, outcome, w.sum())
         self.n_tuples_ = len(f)
         return self
 
@@ -109,19 +113,25 @@ class FrequencyModel(ABC):
             )
         return np.asarray(out, dtype=float)
 
+    def discounted_purchases(
+        self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, steps: np.ndarray, discounts: np.ndarray
+    ) -> np.ndarray:
+        """Per customer, sum over k of (E[purchases up to steps[k]] - E[up to steps[k-1]]) / discounts[k].
+
+        The horizon loop of the CLV sum; subclasses may compute it faster.
+        """
+        total = np.zeros(len(frequency))
+        previous = np.zeros(len(frequency))
+        for t, discount in zip(steps, discounts, strict=True):
+            cumulative = self.expected_purchases(t, frequency, recency, T)
+            total += (cumulative - previous) / discount
+            previous = cumulative
+        return total
+
     # ---- persistence and lifetimes interop ----------------------------------------------------------------
-    def _require_fitted(self) -> None:
-        if not self.params_:
-            raise ModelError(f"The {self.type} model has no parameters yet: call fit() or load it with from_dict().")
-
-    def param_array(self) -> np.ndarray:
-        """The fitted parameters in ``param_names`` order."""
-        self._require_fitted()
-        return np.array([self.params_[n] for n in self.param_names])
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (NaN standard errors become None)."""
-        return {"type": self.type, **fit_state(self), "n_tuples": self.n_tuples_}
+        return {"type": self.type, **self._fit_state(), "n_tuples": self.n_tuples_}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> FrequencyModel:
@@ -129,14 +139,16 @@ class FrequencyModel(ABC):
 
         Raises ``ModelError`` when the saved type is unknown or its parameters are missing.
         """
-        cls = model_classes().get(d.get("type", ""))
+        cls = _REGISTRY.get(d.get("type", ""))
         if cls is None:
-            raise ModelError(f"Saved frequency model has unknown type {d.get('type')!r}; expected one of {TYPES}.")
+            raise ModelError(
+                f"Saved frequency model has unknown type {d.get('type')!r}; expected one of {tuple(_REGISTRY)}."
+            )
         model = cls(d.get("penalizer", 0.0))
         missing = [n for n in cls.param_names if n not in d.get("params", {})]
         if missing:
             raise ModelError(f"Saved {cls.type} model lacks parameters {missing}; retrain it.")
-        restore_fit_state(model, d, cls.param_names)
+        model._restore_fit_state(d, cls.param_names)
         model.n_tuples_ = int(d.get("n_tuples", 0))
         return model
 
@@ -148,9 +160,9 @@ class FrequencyModel(ABC):
 
         Pass the (calibration) data to also set ``data`` and ``generate_new_data``, which some plots need.
         """
-        self._require_fitted()
+        params = self.param_array()
         fitter = getattr(lifetimes, self.lifetimes_class)(penalizer_coef=self.penalizer_used_)
-        fitter.params_ = pd.Series(self.param_array(), index=list(self.param_names))
+        fitter.params_ = pd.Series(params, index=list(self.param_names))
         fitter.standard_errors_ = pd.Series(
             [self.standard_errors_.get(n, math.nan) for n in self.param_names], index=list(self.param_names)
         )
@@ -163,24 +175,13 @@ class FrequencyModel(ABC):
                  "T": t, "weights": w}
             )
             generator = getattr(generate_data, self.lifetimes_generator)
-            params = self.param_array()
             fitter.generate_new_data = lambda size=1: generator(t, *params, size=size)
         return fitter
 
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items()) or "not fitted"
-        return f"<{type(self).__name__} {self.type}: {shown}>"
 
-
-TYPES = ("bgnbd", "mbgnbd", "pareto_nbd")
-
-
-def model_classes() -> dict[str, type[FrequencyModel]]:
-    """The frequency model classes by their ``type``."""
-    from gda_clv.models.bgnbd import BetaGeoModel
-    from gda_clv.models.wrapped import ModifiedBetaGeoModel, ParetoNBDModel
-
-    return {cls.type: cls for cls in (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel)}
+def frequency_types() -> tuple[str, ...]:
+    """The registered ``model.frequency.type`` names (all of them once :mod:`gda_clv.models` is imported)."""
+    return tuple(_REGISTRY)
 
 
 def make_frequency_model(type: str, penalizer: float = 0.0) -> FrequencyModel:  # noqa: A002 (config name)
@@ -188,7 +189,7 @@ def make_frequency_model(type: str, penalizer: float = 0.0) -> FrequencyModel:  
 
     Raises ``ConfigError`` for an unknown ``model.frequency.type``.
     """
-    cls = model_classes().get(type)
+    cls = _REGISTRY.get(type)
     if cls is None:
-        raise ConfigError(f"model.frequency.type must be one of {', '.join(TYPES)} (got {type!r}).")
+        raise ConfigError(f"model.frequency.type must be one of {', '.join(_REGISTRY)} (got {type!r}).")
     return cls(penalizer)

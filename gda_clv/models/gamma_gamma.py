@@ -20,16 +20,9 @@ from scipy.special import digamma, gammaln
 
 from gda_clv.errors import ModelError
 from gda_clv.models._checks import check_monetary
-from gda_clv.models._fitting import (
-    fit_state,
-    fit_with_retries,
-    init_fit_state,
-    minimize_smooth,
-    restore_fit_state,
-    standard_errors,
-    wsum,
-)
+from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import lifetimes
+from gda_clv.models.base import FittedModel
 from gda_clv.models.compress import distinct
 
 FIX_HINT = (
@@ -42,13 +35,19 @@ STARTS = ((0.1, 0.1, 0.1), (0.0, 0.5, 0.0), (np.log(5.0), np.log(3.0), np.log(0.
 _ON_BOUND = 1e-8  # log q at or below this with q_constraint: the optimum sits on q = 1
 
 
-class GammaGammaModel:
+class GammaGammaModel(FittedModel):
     """Average spend per transaction: x transactions of Gamma(p, nu) spend, nu ~ Gamma(q, v) per customer."""
 
     param_names = PARAM_NAMES
+    label = "Gamma-Gamma"
+    penalizer_key = "model.monetary.penalizer"
 
     def __init__(self, penalizer: float = 0.0, q_constraint: bool = True) -> None:
-        init_fit_state(self, penalizer, "model.monetary.penalizer")
+        """An unfitted model (``q_constraint``: q >= 1).
+
+        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        """
+        super().__init__(penalizer)
         self.q_constraint = bool(q_constraint)
 
     def fit(self, frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None) -> GammaGammaModel:
@@ -78,24 +77,9 @@ class GammaGammaModel:
             log_params = outcome.x
         params = np.exp(log_params) * np.array([1.0, 1.0, scale])
         # The Hessian is that of the mean log-likelihood in log-parameters: unchanged by the scale of v.
-        ses = standard_errors(params, outcome.hessian, w.sum())
-        self.params_ = {n: float(v) for n, v in zip(PARAM_NAMES, params, strict=True)}
-        self.standard_errors_ = {n: float(v) for n, v in zip(PARAM_NAMES, ses, strict=True)}
-        self.log_likelihood_ = float(-gamma_gamma_objective(x, m, w)(np.log(params), 0.0)[0] * w.sum())
-        self.converged_ = True
-        self.fit_attempts_ = outcome.attempts
-        self.penalizer_used_ = outcome.penalizer
-        self.n_customers_ = float(w.sum())
+        log_likelihood = -gamma_gamma_objective(x, m, w)(np.log(params), 0.0)[0] * w.sum()
+        self._record_fit(params, standard_errors(params, outcome.hessian, w.sum()), log_likelihood, outcome, w.sum())
         return self
-
-    def param_array(self) -> np.ndarray:
-        """(p, q, v) of the fitted model.
-
-        Raises ``ModelError`` before the model is fitted or loaded.
-        """
-        if not self.params_:
-            raise ModelError("The Gamma-Gamma model has no parameters yet: call fit() or load it with from_dict().")
-        return np.array([self.params_[n] for n in PARAM_NAMES])
 
     def expected_average_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
         """E[spend per transaction | x, m] (lifetimes' conditional_expected_average_profit).
@@ -114,7 +98,7 @@ class GammaGammaModel:
         return {
             "type": "gamma_gamma",
             "q_constraint": self.q_constraint,
-            **fit_state(self),
+            **self._fit_state(),
         }
 
     @classmethod
@@ -126,7 +110,7 @@ class GammaGammaModel:
         if d.get("type") != "gamma_gamma" or any(n not in d.get("params", {}) for n in PARAM_NAMES):
             raise ModelError(f"Not a saved Gamma-Gamma model (type {d.get('type')!r}, needs params p, q, v).")
         model = cls(d.get("penalizer", 0.0), d.get("q_constraint", True))
-        restore_fit_state(model, d, PARAM_NAMES)
+        model._restore_fit_state(d, PARAM_NAMES)
         return model
 
     def to_lifetimes(self, frequency: ArrayLike | None = None, monetary_value: ArrayLike | None = None) -> Any:
@@ -141,10 +125,6 @@ class GammaGammaModel:
                 {"monetary_value": np.asarray(monetary_value, dtype=float), "frequency": x, "weights": np.ones(len(x))}
             )
         return fitter
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items()) or "not fitted"
-        return f"<GammaGammaModel: {shown}>"
 
 
 def _newton_polish(fun, x: np.ndarray, hessian: np.ndarray, steps: int = 2) -> np.ndarray:  # noqa: ANN001

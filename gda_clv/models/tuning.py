@@ -20,7 +20,7 @@ import pandas as pd
 from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.compress import compress
-from gda_clv.models.frequency import TYPES, make_frequency_model
+from gda_clv.models.frequency import frequency_types, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.models.search import LOG_DECADES, ZERO_SHARE, Evaluate, Search, optuna_rows
 
@@ -176,8 +176,9 @@ def tune_frequency(
 
     Raises ``ConfigError`` when ``types`` names no known model type.
     """
-    if not types or any(t not in TYPES for t in types):
-        raise ConfigError(f"model.frequency.tuning.types must list some of {', '.join(TYPES)} (got {list(types)}).")
+    known = frequency_types()
+    if not types or any(t not in known for t in types):
+        raise ConfigError(f"model.frequency.tuning.types must list some of {', '.join(known)} (got {list(types)}).")
     _check_search(penalizer_range, max_evals, "model.frequency.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)  # validate the loss name up front
     data = _with_weight(groups, FREQUENCY_COLUMNS, "frequency")

@@ -15,11 +15,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv import __version__
-from gda_clv.data.rfm import AS_OF, CALIBRATION_END
 from gda_clv.errors import ConfigError, DataError
 from gda_clv.models._lifetimes import quiet
-from gda_clv.models.pyfunc import log_pyfunc_model, unwrap_model
+from gda_clv.names import AS_OF, CALIBRATION_END
 from gda_clv.utils import registry
+from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils.pipelines.save_to_blob import get_commit_id
 from gda_clv.utils.task_values import set_task_values
 

@@ -20,10 +20,10 @@ from gda_clv.data.scoring import purchases_column
 from gda_clv.errors import DataError
 from gda_clv.monitoring import drift, performance, report
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
+from gda_clv.names import AS_OF
 from gda_clv.pipelines._training import LATEST, requested_as_of
 from gda_clv.utils.pipelines import save_to_blob
 
-AS_OF = "as_of"
 RUN_AS_OF = "run_as_of"
 FEATURE_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 

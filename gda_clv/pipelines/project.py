@@ -17,14 +17,13 @@ from gda_clv import __version__
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
 from gda_clv.errors import DataError
-from gda_clv.models.clv import CALENDAR_MONTH_DAYS
-from gda_clv.models.pyfunc import unwrap_model
+from gda_clv.names import AS_OF, CALENDAR_MONTH_DAYS
 from gda_clv.pipelines._training import features_at
 from gda_clv.utils.config_utils import config_to_dict
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 from gda_clv.utils.registry import CHAMPION, load_registered_model
 
-AS_OF = "as_of"
 TOP_N = 10
 # On every targets row: the run folder (``date/HHMMSSZ_<run_id>`` under output.path) with its files and lineage.json
 PREDICTION_RUN = "prediction_run"

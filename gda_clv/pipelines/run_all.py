@@ -8,54 +8,44 @@ plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 """
 from __future__ import annotations
 
-import importlib
 import shlex
 import sys
-import time
-from collections.abc import Callable
 from typing import Any, TextIO
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("prepare", "gda_clv.pipelines.prepare"),
-    ("train-frequency", "gda_clv.pipelines.train_frequency"),
-    ("train-monetary", "gda_clv.pipelines.train_monetary"),
-    ("project", "gda_clv.pipelines.project"),
-    ("monitor", "gda_clv.pipelines.monitor"),
-)
+from gda_clv.pipelines.steps import STEPS
 
 
-def _key(step: str) -> str:
-    return step.replace("-", "_")
-
-
-def _step_runner(module: str) -> Callable[[Any], dict[str, Any]]:
-    return importlib.import_module(module).run
+def _step_timings(ctx: Any, steps: list[str]) -> dict[str, float]:
+    """Wall seconds of each finished step, from the context's one record of durations."""
+    return {step: ctx.timings[step] for step in steps}
 
 
 def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
     """Run the steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
-    timings: dict[str, float] = {}
-    for number, (step, module) in enumerate(STEPS, start=1):
-        label = f"[{number}/{len(STEPS)}] {step}"
+    done: list[str] = []
+    for number, step in enumerate(STEPS, start=1):
+        label = f"[{number}/{len(STEPS)}] {step.name}"
         print(f"==> {label} ...", file=out, flush=True)
-        started = time.perf_counter()
         try:
             # prepare decides the as_of; every later step is handed it explicitly, as the deployed job does
             # with --as-of {{tasks.prepare.values.as_of}}
-            handed_over = {} if step == "prepare" else {"as_of": summary["prepare"]["as_of"]}
-            step_summary = _step_runner(module)(ctx, **handed_over)
+            handed_over = {"as_of": summary["prepare"]["as_of"]} if step.takes_as_of else {}
+            with ctx.timed(step.name):
+                step_summary = step.run(ctx, **handed_over)
         except Exception:
-            print(f"==> {label} FAILED after {time.perf_counter() - started:.1f}s", file=out, flush=True)
+            print(f"==> {label} FAILED after {ctx.timings[step.name]:.1f}s", file=out, flush=True)
             raise
-        timings[step] = round(time.perf_counter() - started, 3)
-        summary[_key(step)] = step_summary
+        done.append(step.name)
+        summary[step.key] = step_summary
         status = step_summary.get("status", "succeeded")
-        print(f"==> {label} {status} in {timings[step]:.1f}s", file=out, flush=True)
+        print(f"==> {label} {status} in {ctx.timings[step.name]:.1f}s", file=out, flush=True)
         if status == "failed":
-            return {**summary, "status": "failed", "failed_step": step, "timings": timings}
-    summary["timings"] = {"steps": timings, "total": round(sum(timings.values()), 3), "phases": dict(ctx.timings)}
+            return {**summary, "status": "failed", "failed_step": step.name, "timings": _step_timings(ctx, done)}
+    steps = _step_timings(ctx, done)
+    phases = {name: seconds for name, seconds in ctx.timings.items() if name not in steps}
+    summary["timings"] = {"steps": steps, "total": round(sum(steps.values()), 3), "phases": phases}
     summary["outputs"] = outputs(ctx, summary["project"])
     summary["outputs"]["plots"] = plot_locations(summary)
     summary["status"] = "succeeded"

@@ -27,10 +27,10 @@ from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models.compress import compress
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.models.tuning import tune_monetary, weighted_loss
 from gda_clv.pipelines import _training
 from gda_clv.utils import registry
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 STEP = "train-monetary"
 FIT_KEYS = ("frequency_cal", "monetary_value_cal")

@@ -1,7 +1,7 @@
 """What every job and notebook needs: the merged config, a SparkSession, a logger, tables, MLflow and dbutils.
 
     from gda_clv.utils.common import JobContext
-    ctx = JobContext(env="dev")          # the same object on every call in this process
+    ctx = JobContext(env="dev")          # build one per job or notebook and pass it on
 
 ``runtime.backend: local`` (the embedded default) builds a local Spark with its metastore, warehouse and the
 MLflow sqlite store under ``runtime.state_dir``; ``databricks`` uses the cluster's session, Delta in Unity Catalog,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gda_clv.errors import ConfigError
+from gda_clv.names import AS_OF, CUSTOMER_ID
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
@@ -27,10 +29,10 @@ from gda_clv.utils.workspace_paths import experiment_path, registered_model_name
 
 
 class Singleton(type):
-    """Metaclass: one instance per class and process.
+    """Metaclass: one instance per class and process, for notebooks' own classes (the seed's utility).
 
-    A call with the same arguments returns the existing instance; a call with different arguments replaces it
-    (a notebook switching environment), so there is never more than one live context.
+    A call with the same arguments returns the existing instance; a call with different arguments replaces it.
+    gda_clv itself does not use it: a :class:`JobContext` is built once by its caller and passed on.
     """
 
     _instances: ClassVar[dict[type, tuple[tuple, Any]]] = {}
@@ -66,8 +68,8 @@ class _TableConfig:
     catalog: str | None
     schema: str
     table: str
-    primary_keys: tuple[str, ...] = ("customer_id", "as_of")
-    timeseries_column: str = "as_of"
+    primary_keys: tuple[str, ...] = (CUSTOMER_ID, AS_OF)
+    timeseries_column: str = AS_OF
 
     @property
     def full_name(self) -> str:
@@ -89,8 +91,12 @@ class TargetsTableConfig(_TableConfig):
 
 
 @dataclass
-class JobContext(metaclass=Singleton):
-    """Config, Spark, logger, tables, MLflow and dbutils for one job or notebook."""
+class JobContext:
+    """Config, Spark, logger, tables, MLflow and dbutils for one job or notebook.
+
+    A plain object: each call builds a new context (two contexts in one process share the active Spark session).
+    The CLI builds one per command and hands it to the step; a notebook calls the constructor.
+    """
 
     env: str = "local"
     conf_files: Sequence[str] = ()
@@ -197,7 +203,11 @@ class JobContext(metaclass=Singleton):
         return registered_model_name(self.config, kind)
 
     def setup_mlflow(self) -> str:
-        """Point MLflow at this environment's tracking store, registry and experiment; returns the experiment id."""
+        """Point MLflow's process-wide tracking store, registry and experiment at this context.
+
+        The one place gda_clv sets MLflow's globals; every step that uses MLflow calls it first, so a step run
+        from a notebook logs where its context says (idempotent). Returns the experiment id.
+        """
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
 
@@ -220,8 +230,18 @@ class JobContext(metaclass=Singleton):
         return experiment_id
 
     @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Record the seconds the block takes in ``self.timings[name]`` (no log lines; see :meth:`phase`)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - started, 3)
+
+    @contextmanager
     def phase(self, name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
-        """Log a phase and its duration; recorded in ``self.timings`` and, if given, in ``timings`` too."""
+        """Log a phase and its duration; recorded in ``self.timings`` (the one record of durations) and, if given,
+        copied into ``timings``."""
         try:
             with log_phase(self.logger, name, self.timings):
                 yield

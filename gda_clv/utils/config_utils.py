@@ -158,8 +158,8 @@ def merge_layers(
 ) -> MergedConfig:
     """All layers for ``env`` merged, with the origin of every key.
 
-    Raises ``ConfigError`` for an unknown environment or a layer that cannot be read (see :func:`load_yaml`,
-    :func:`parse_set`).
+    Raises ``ConfigError`` for an unknown environment, a region without ``models/<region>/clv.yml`` or a layer that
+    cannot be read (see :func:`load_yaml`, :func:`parse_set`).
     """
     conf_dir = Path(conf_dir) if conf_dir else default_conf_dir()
     envs = available_envs(conf_dir)
@@ -183,8 +183,14 @@ def merge_layers(
     merged.overlay({"env": env}, f"--env {env}")
     merged.overlay(load_yaml(base_path), str(base_path))
     model_path = conf_dir / "models" / str(region) / "clv.yml"
-    if model_path.is_file():
-        merged.overlay(load_yaml(model_path), str(model_path))
+    if not model_path.is_file():
+        regions = sorted(p.parent.name for p in (conf_dir / "models").glob("*/clv.yml"))
+        raise ConfigError(
+            f"region {region!r} (from {probe.origin_of('region')}) has no model settings: {model_path} does not "
+            f"exist. Set region to one of {', '.join(regions) or 'none yet'}, or create that file "
+            "(conf/models/NOAM/clv.yml is an example)."
+        )
+    merged.overlay(load_yaml(model_path), str(model_path))
     dataset_path = conf_dir / "datasets" / f"{source_format}.yml"
     if isinstance(source_format, str) and dataset_path.is_file():  # the dataset's own dates (CDNOW's split)
         merged.overlay(load_yaml(dataset_path), str(dataset_path))

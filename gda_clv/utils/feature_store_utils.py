@@ -23,7 +23,6 @@ from gda_clv.errors import DataError
 from gda_clv.utils.common import FeatureStoreTableConfig, JobContext
 from gda_clv.utils.tables import TableStore
 
-AS_OF = "as_of"
 FINGERPRINT_PROPERTY = "gda_clv.source_fingerprint."
 
 CREATE, REPLACE, APPEND, SKIP = "create", "replace", "append", "skip"

@@ -13,17 +13,15 @@ from gda_clv.utils.common import FeatureStoreTableConfig, JobContext, TargetsTab
 
 @pytest.fixture()
 def ctx(spark: SparkSession, tmp_path: Path) -> JobContext:
-    JobContext.reset()
-    yield JobContext(env="local", overrides=(f"runtime.state_dir={tmp_path}", "tables.schema=ctx_test"))
-    JobContext.reset()
+    return JobContext(env="local", overrides=(f"runtime.state_dir={tmp_path}", "tables.schema=ctx_test"))
 
 
-def test_context_is_a_singleton_per_arguments(ctx: JobContext, spark: SparkSession, tmp_path: Path) -> None:
+def test_each_construction_is_its_own_context(ctx: JobContext, spark: SparkSession, tmp_path: Path) -> None:
     again = JobContext(env="local", overrides=(f"runtime.state_dir={tmp_path}", "tables.schema=ctx_test"))
-    assert again is ctx
-    assert ctx.spark is spark  # an active session is reused, never a second one
+    assert again is not ctx and again.run_id != ctx.run_id  # no hidden process-wide instance
+    assert ctx.spark is spark and again.spark is spark  # an active session is reused, never a second one
     other = JobContext(env="local", overrides=(f"runtime.state_dir={tmp_path}", "tables.schema=other"))
-    assert other is not ctx and other.config.tables.schema_ == "other"
+    assert other.config.tables.schema_ == "other" and ctx.config.tables.schema_ == "ctx_test"
 
 
 def test_table_names_and_local_defaults(ctx: JobContext, tmp_path: Path) -> None:
@@ -39,13 +37,11 @@ def test_table_names_and_local_defaults(ctx: JobContext, tmp_path: Path) -> None
 
 
 def test_databricks_names_come_from_config(spark: SparkSession, tmp_path: Path) -> None:
-    JobContext.reset()
     ctx = JobContext(env="prod", spark=spark, overrides=(f"runtime.state_dir={tmp_path}",))
     assert ctx.feature_table.full_name == "gda_prod.clv.clv_features"
     assert ctx.registered_model_name("monetary") == "gda_prod.clv.clv_monetary"
     assert (ctx.mlflow_tracking_uri, ctx.mlflow_registry_uri) == ("databricks", "databricks-uc")
     assert ctx.mlflow_experiment == "/Shared/gda_clv/prod/NOAM/experiments/clv"
-    JobContext.reset()
 
 
 def test_mlflow_setup_uses_sqlite_under_the_state_dir(ctx: JobContext, tmp_path: Path) -> None:

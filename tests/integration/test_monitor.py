@@ -21,7 +21,6 @@ def contexts(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[object]:
     schema = f"mon_{uuid.uuid4().hex[:8]}"
 
     def make(observation_end: str, *extra: str) -> JobContext:
-        JobContext.reset()
         overrides = (
             f"runtime.state_dir={tmp_path}", f"tables.schema={schema}", f"data.source.path={cdnow_subset}",
             "data.freq=W", "data.freq_multiplier=1", f"data.observation_end={observation_end}",
@@ -30,7 +29,6 @@ def contexts(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[object]:
         return JobContext(env="local", spark=spark, overrides=overrides)
 
     yield make
-    JobContext.reset()
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
 

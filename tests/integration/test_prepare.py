@@ -54,7 +54,6 @@ def run_prepare(spark, tmp_path: Path) -> Iterator[Callable[..., dict]]:
     schema = f"prep_{uuid.uuid4().hex[:8]}"
 
     def _run(*settings: str) -> dict:
-        JobContext.reset()
         ctx = JobContext(
             env="local", overrides=(f"runtime.state_dir={tmp_path}", f"tables.schema={schema}", *settings)
         )
@@ -62,7 +61,6 @@ def run_prepare(spark, tmp_path: Path) -> Iterator[Callable[..., dict]]:
 
     _run.schema = schema  # type: ignore[attr-defined]
     yield _run
-    JobContext.reset()
 
 
 def _rows(spark, table: str) -> list[dict]:
@@ -198,14 +196,12 @@ def test_unreadable_sources(spark, tmp_path: Path, run_prepare) -> None:
 
 
 def test_cli_reports_a_user_error_in_the_summary(spark, tmp_path: Path) -> None:
-    JobContext.reset()
     csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS)
     out = tmp_path / "summary.json"
     code = cli_main([
         "prepare", "--env", "local", "--set", f"runtime.state_dir={tmp_path}", "--set", "tables.schema=prep_cli",
         "--set", "data.source.format=csv", "--set", f"data.source.path={csv}", "--summary-json", str(out),
     ])
-    JobContext.reset()
     assert code == 2
     assert json.loads(out.read_text()) == {
         "step": "prepare", "status": "failed",

@@ -19,11 +19,11 @@ from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.pyfunc import log_pyfunc_model
 from gda_clv.pipelines import project
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model
 
 AS_OF = dt.date(1998, 6, 30)
 OLD_AS_OF = dt.date(1998, 3, 31)
@@ -31,7 +31,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _context(spark, state: Path, schema: str, *extra: str) -> JobContext:
-    JobContext.reset()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema={schema}", "data.freq=W", "data.freq_multiplier=1",
         "output.write_csv=true", "output.keep_last=2", "projection.month=lifetimes", *extra,
@@ -45,7 +44,6 @@ def ctx(spark, tmp_path: Path) -> Iterator[JobContext]:
     context = _context(spark, tmp_path, f"proj_{uuid.uuid4().hex[:8]}")
     context.setup_mlflow()
     yield context
-    JobContext.reset()
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
 

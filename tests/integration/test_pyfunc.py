@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from gda_clv.errors import DataError, ModelError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.pyfunc import FrequencyPyfunc, log_pyfunc_model, unwrap_model
+from gda_clv.utils.pipelines.pyfunc import FrequencyPyfunc, log_pyfunc_model, unwrap_model
 
 
 def _requirements(model_uri: str) -> list[str]:
@@ -82,6 +83,32 @@ def test_model_loads_and_scores_in_a_fresh_process(
     assert done.returncode == 0, done.stderr[-2000:]
     fresh = json.loads(done.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(fresh, bgnbd_cdnow.expected_purchases(10.0, *example.to_numpy().T), rtol=1e-12)
+
+
+def test_model_logged_under_the_old_wrapper_path_still_loads(
+    mlflow_experiment: str, bgnbd_cdnow: FrequencyModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models logged before the wrappers left gda_clv.models pickled ``gda_clv.models.pyfunc.FrequencyPyfunc``."""
+    example = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.0], "T": [38.0, 38.0]})
+    with mlflow.start_run():
+        info = log_pyfunc_model(bgnbd_cdnow, "frequency", example)
+    local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path)))
+    monkeypatch.setattr(FrequencyPyfunc, "__module__", "gda_clv.models.pyfunc")
+    old_pickle = pickle.dumps(FrequencyPyfunc())  # by reference, as the earlier build wrote it
+    monkeypatch.undo()
+    assert b"gda_clv.models.pyfunc" in old_pickle and b"gda_clv.utils" not in old_pickle
+    (local / "python_model.pkl").write_bytes(old_pickle)
+    script = (
+        "import sys, mlflow, pandas as pd\n"
+        "m = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "print(m.predict(pd.DataFrame({'frequency': [2.0], 'recency': [30.0], 'T': [38.0]}))"
+        "['expected_purchases'].iloc[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(local)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = bgnbd_cdnow.expected_purchases(1.0, [2.0], [30.0], [38.0])[0]
+    assert float(done.stdout.strip().splitlines()[-1]) == pytest.approx(expected, rel=1e-12)
 
 
 def test_missing_input_column_names_the_columns(bgnbd_cdnow: FrequencyModel) -> None:

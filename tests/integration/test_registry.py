@@ -10,8 +10,8 @@ from mlflow.tracking import MlflowClient
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models.frequency import FrequencyModel
-from gda_clv.models.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils import registry
+from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model, unwrap_model
 
 EXAMPLE = pd.DataFrame({"frequency": [0.0, 2.0], "recency": [0.0, 30.0], "T": [38.0, 38.0]})
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from gda_clv.models._lifetimes import quiet
-from gda_clv.models.pyfunc import unwrap_model
 from gda_clv.pipelines import run_all
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 pytestmark = pytest.mark.slow  # two whole pipeline runs
 
@@ -28,7 +28,6 @@ pytestmark = pytest.mark.slow  # two whole pipeline runs
 @pytest.fixture()
 def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    JobContext.reset()
     overrides = (
         f"runtime.state_dir={tmp_path}", f"tables.schema=run_{uuid.uuid4().hex[:8]}",
         f"data.source.path={cdnow_subset}", "data.freq=W", "data.freq_multiplier=1", "projection.month=lifetimes",
@@ -36,7 +35,6 @@ def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
         "data.observation_end=null",  # the later steps learn the as_of from prepare, not from the config
     )
     yield JobContext(env="local", spark=spark, overrides=overrides)
-    JobContext.reset()
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
 

@@ -25,7 +25,6 @@ CAL_END, OBS_END = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
 
 def make_context(spark, state: Path, tag: str, *extra: str) -> JobContext:
     """A local context on the session's Spark and sqlite store, with its own schema, experiment and model names."""
-    JobContext.reset()
     uri = mlflow.get_tracking_uri()
     overrides = (
         f"runtime.state_dir={state}", f"tables.schema=train_{tag}", "data.freq=W", "data.freq_multiplier=1",
@@ -49,7 +48,6 @@ def ctx(spark, mlflow_store: Path, tmp_path_factory, cdnow_sample_transactions: 
     context = make_context(spark, tmp_path_factory.mktemp("train_state"), uuid.uuid4().hex[:8])
     write_features(context, cdnow_sample_transactions)
     yield context
-    JobContext.reset()
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +114,8 @@ def test_rerun_is_gated_against_the_champion_and_loads_from_registry(ctx: JobCon
 def test_missing_feature_table_says_to_run_prepare(spark, mlflow_store: Path, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     context = make_context(spark, tmp_path, tag)
-    try:
-        with pytest.raises(DataError) as err:
-            train_frequency.run(context)
-    finally:
-        JobContext.reset()
+    with pytest.raises(DataError) as err:
+        train_frequency.run(context)
     assert str(err.value) == (
         f"Feature table 'train_{tag}.clv_features' does not exist; "
         "run `gda-clv prepare --env local` first."
@@ -152,18 +147,15 @@ def test_aliases_move_only_after_the_run_finished_with_its_decision(ctx: JobCont
 def test_trains_on_the_requested_as_of_not_the_newest(spark, mlflow_store: Path, tmp_path: Path,
                                                       cdnow_sample_transactions: pd.DataFrame) -> None:
     context = make_context(spark, tmp_path, uuid.uuid4().hex[:8], "model.frequency.tuning.max_evals=0")
-    try:
-        write_features(context, cdnow_sample_transactions)  # as_of 1998-06-30, calibration end 1997-09-30
-        newer_as_of, newer_cal_end = dt.date(1998, 12, 31), dt.date(1998, 6, 30)
-        subset = cdnow_sample_transactions[cdnow_sample_transactions["customer_id"].astype(int) <= 1000]
-        newer = rfm.rfm_features(context.spark.createDataFrame(subset), newer_cal_end, newer_as_of, "W", 1)
-        context.tables.replace_where(newer, context.feature_table.full_name, "as_of", newer_as_of)
-        summary = train_frequency.run(context, as_of="1998-06-30")
-        latest = _training.features_at(context, "latest")
-        with pytest.raises(DataError) as err:
-            train_frequency.run(context, as_of="1998-05-31")
-    finally:
-        JobContext.reset()
+    write_features(context, cdnow_sample_transactions)  # as_of 1998-06-30, calibration end 1997-09-30
+    newer_as_of, newer_cal_end = dt.date(1998, 12, 31), dt.date(1998, 6, 30)
+    subset = cdnow_sample_transactions[cdnow_sample_transactions["customer_id"].astype(int) <= 1000]
+    newer = rfm.rfm_features(context.spark.createDataFrame(subset), newer_cal_end, newer_as_of, "W", 1)
+    context.tables.replace_where(newer, context.feature_table.full_name, "as_of", newer_as_of)
+    summary = train_frequency.run(context, as_of="1998-06-30")
+    latest = _training.features_at(context, "latest")
+    with pytest.raises(DataError) as err:
+        train_frequency.run(context, as_of="1998-05-31")
     assert (summary["data"]["as_of"], summary["data"]["calibration_end"]) == ("1998-06-30", "1997-09-30")
     assert summary["data"]["n_customers"] == 2357
     assert (latest.as_of, latest.calibration_end) == (newer_as_of, newer_cal_end)

@@ -27,7 +27,6 @@ def ctx(spark, mlflow_store: Path, tmp_path_factory, cdnow_sample_transactions: 
     )
     write_features(context, cdnow_sample_transactions)
     yield context
-    JobContext.reset()
 
 
 def test_monetary_model_without_a_frequency_model_says_what_to_run(ctx: JobContext) -> None:

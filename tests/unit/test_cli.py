@@ -69,7 +69,5 @@ def test_a_databricks_env_on_a_laptop_says_what_to_do(monkeypatch: pytest.Monkey
     from gda_clv.utils.common import JobContext
 
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-    JobContext.reset()
     with pytest.raises(ConfigError, match="not on a Databricks cluster.*--env local"):
         JobContext(env="dev")
-    JobContext.reset()

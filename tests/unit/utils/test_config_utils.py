@@ -176,3 +176,10 @@ def test_relative_state_dir_is_anchored_at_the_project_root(tmp_path: Path, monk
     shipped = Path(__import__("gda_clv").__file__).parent / "conf"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert resolve_state_dir(".gda_clv", shipped) == tmp_path / "home" / ".gda_clv"
+
+
+def test_a_region_without_model_settings_is_an_error(conf: Path) -> None:
+    message = _error(conf, "region=APAC")
+    assert "region 'APAC' (from --set region=APAC) has no model settings" in message
+    assert str(conf / "models" / "APAC" / "clv.yml") in message
+    assert message.endswith("Set region to one of EMEA, or create that file (conf/models/NOAM/clv.yml is an example).")
