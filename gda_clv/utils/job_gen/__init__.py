@@ -9,7 +9,7 @@ environment (``check_with_dbx``). Artifacts go to each environment's Unity Catal
 This module holds the pipeline (:func:`generate`) and the command line; its parts, one responsibility each:
 :mod:`~gda_clv.utils.job_gen.inputs` (templates, deployment settings, console scripts),
 :mod:`~gda_clv.utils.job_gen.structure` (structural checks), :mod:`~gda_clv.utils.job_gen.dbx_files` and
-:mod:`~gda_clv.utils.job_gen.bundle` (the generated files' text, YAML from :mod:`~gda_clv.utils.job_gen.text`),
+:mod:`~gda_clv.utils.job_gen.bundle` (the generated files' text, YAML from :mod:`~gda_clv.utils.job_gen.yaml_text`),
 :mod:`~gda_clv.utils.job_gen.dbx_check` (runs :mod:`~gda_clv.utils.job_gen.dbx_reader` in the dbx venv).
 Their public names are importable from here, as before the split.
 """
@@ -37,7 +37,7 @@ from gda_clv.utils.job_gen.inputs import (
     setup_entry_points,
 )
 from gda_clv.utils.job_gen.structure import PAUSE_STATUSES, structure_errors
-from gda_clv.utils.job_gen.text import HEADER, dump_yaml
+from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 
 
 def render(templates: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],

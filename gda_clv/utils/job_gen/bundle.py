@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gda_clv.utils.dbx_utils import to_bundle_job
-from gda_clv.utils.job_gen.text import HEADER, dump_yaml
+from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 from gda_clv.utils.workspace_paths import bundle_artifact_path
 
 BUNDLE_ROOT_FROM_RESOURCES = "../../../"  # conf/bundle/resources/ -> project root

@@ -5,7 +5,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gda_clv.utils.job_gen.text import HEADER, dump_yaml
+from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 from gda_clv.utils.workspace_paths import dbx_artifact_location, workspace_root
 
 
