@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -366,3 +367,15 @@ def test_broken_bundle_is_rejected(project: Path, file: str, old: str, new: str,
     with pytest.raises(ConfigError) as info:
         check_bundle(files)
     assert str(info.value).startswith(expected), str(info.value)
+
+
+def test_rendered_files_are_not_committed() -> None:
+    """They carry the commit being deployed, which a committed copy cannot: job-gen writes them at deploy time."""
+    rendered = ["conf/deployment.yml", "conf/bundle/databricks.yml", "conf/bundle/resources/clv-training.yml",
+                ".dbx/project.json"]
+    tracked = subprocess.run(["git", "ls-files", "conf/deployment.yml", "conf/bundle", ".dbx"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == []
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *rendered], cwd=REPO, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == rendered
