@@ -11,9 +11,10 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 
-def read(deployment: Path, project: Path | None = None) -> tuple[int, dict]:
+def read(deployment: Path, project: Path | None = None) -> tuple[int, dict[str, Any]]:
     """(exit code, JSON-able result) of dbx's readers on ``deployment`` and ``project``."""
     warnings.filterwarnings("ignore")
     import yaml
