@@ -104,6 +104,8 @@ def _pipeline_handler(step: Step) -> Callable[[argparse.Namespace], dict[str, An
 
         ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides),
                          job_run_id=args.job_run_id)
+        if step.uses_mlflow:
+            ctx.setup_mlflow()  # MLflow's process-wide settings, set once here at the edge
         handed_over = {"as_of": args.as_of} if "as_of" in args else {}
         return step.run(ctx, **handed_over)
 

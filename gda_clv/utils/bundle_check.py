@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_utils import parse_yaml_mapping
 
 ROOT_KEYS = {"bundle", "include", "workspace", "artifacts", "resources", "targets", "variables", "sync", "run_as",
              "experimental", "permissions", "presets", "scripts", "python", "environments"}
@@ -118,10 +117,5 @@ def check_bundle(files: Mapping[str, str]) -> None:
         found = dbfs_root_references(text)
         if found:
             raise ConfigError(f"bundle {name}: references DBFS root ({found[0]}); use a Unity Catalog volume")
-        try:
-            root = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"bundle {name}: not valid YAML: {exc}") from None
-        if not isinstance(root, Mapping):
-            raise ConfigError(f"bundle {name}: must be a mapping")
+        root = parse_yaml_mapping(text, f"bundle {name}")
         _check_root(name, root, name == "databricks.yml")

@@ -76,14 +76,23 @@ def load_yaml(path: Path) -> dict[str, Any]:
     """
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    return parse_yaml_mapping(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
+    """The YAML mapping in ``text`` (from ``origin``, named in errors); empty text is an empty mapping.
+
+    gda_clv's one YAML reader: dates stay text. Raises ``ConfigError`` when the text is not valid YAML or its top
+    level is not a mapping.
+    """
     try:
-        data = _parse_yaml(path.read_text())
+        data = _parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, got {type(data).__name__}")
     return data
 
 
