@@ -189,7 +189,7 @@ def parse_transactions(
     literature's CDNOW counts a $0 order as a purchase); so are dates before ``earliest_date`` and amounts above
     ``max_amount`` when given (``implausible_date``, ``implausible_amount``). Rows dated after ``observation_end``
     are tagged ``after_observation_end`` (see ``EXCLUDED``: left out, not quarantined). Customer ids written as
-    floats: see :func:`_customer_id`. Identical rows are all purchases; only when ``columns.transaction_id`` is
+    floats: see ``_customer_id``. Identical rows are all purchases; only when ``columns.transaction_id`` is
     declared are the later rows of one id quarantined as ``duplicate_transaction_id``.
 
     Returns ``customer_id`` (string, trimmed), ``transaction_date`` (date), ``amount`` (double),
