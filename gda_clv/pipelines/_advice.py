@@ -62,13 +62,15 @@ def fix_for(reason: str, rows: Sequence[RawRow], columns: tx.ColumnMapping, date
         hint = f" (these look like --set data.source.date_format={guess})" if guess else ""
         return (f"dates in '{column}' like {shown} do not match data.source.date_format ({now}); set "
                 f"data.source.date_format to their Spark datetime pattern{hint}.")
-    if reason in _NULLS or reason == tx.UNPARSEABLE_AMOUNT:
-        key = _NULLS.get(reason, "amount")
-        extra = (" Amounts must be plain numbers with a '.' decimal point (no currency sign or thousands "
-                 "separator).") if reason == tx.UNPARSEABLE_AMOUNT else ""
+    if reason in _NULLS:
+        key = _NULLS[reason]
         return (f"rows like {shown} (customer_id, transaction_date, amount): check that "
                 f"data.source.columns.{key} names the column with the {key}, and that data.source.options (sep, "
-                f"header) match the file.{extra}")
+                "header) match the file.")
+    if reason == tx.UNPARSEABLE_AMOUNT:
+        return (f"amounts in '{column}' like {shown} are not numbers: check that data.source.columns.amount names "
+                "the amount column; amounts must be plain numbers with a '.' decimal point (no currency sign or "
+                "thousands separator).")
     if reason in (tx.NON_INTEGRAL_CUSTOMER_ID, tx.IMPRECISE_CUSTOMER_ID):
         return (f"customer ids in '{column}' like {shown} are not whole numbers a float holds exactly: point "
                 "data.source.columns.customer_id at the id column, and export the ids as text or integers.")
