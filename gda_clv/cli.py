@@ -48,6 +48,7 @@ your own data (a CSV with one row per purchase):
 config keys (defaults in conf/base.yml):
   data.source.{path,format,columns.*,date_format,options}   where and how to read the transactions
   data.{observation_end,calibration_end,holdout_days,freq,freq_multiplier,keep_zero_amounts,quarantine_max_share}
+  data.validation.{earliest_date,max_amount}   plausible values (others are quarantined)
   data.outliers.{rule,quantile}   tables.{catalog,schema,features,quarantine,targets}
   model.{frequency,monetary}.*    projection.{horizon_months,discount_rate,horizons_days,tier_quantiles}
   output.{path,format,write_csv}  runtime.{backend,state_dir,spark_master,shuffle_partitions,log_level}

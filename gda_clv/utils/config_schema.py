@@ -39,6 +39,13 @@ class OutlierConfig(_Strict):
     quantile: float = Field(0.99, gt=0, lt=1)
 
 
+class ValidationBounds(_Strict):
+    """``data.validation.*``: the plausible range of values; rows outside it are quarantined with the reason."""
+
+    earliest_date: Optional[dt.date] = dt.date(1970, 1, 1)
+    max_amount: Optional[float] = Field(1e9, gt=0)
+
+
 class DataConfig(_Strict):
     """``data.*``: the transaction source, the calibration/observation dates and the validation rules of prepare."""
 
@@ -50,6 +57,7 @@ class DataConfig(_Strict):
     freq_multiplier: int = Field(1, gt=0)
     quarantine_max_share: float = Field(0.05, ge=0, le=1)
     keep_zero_amounts: bool = False
+    validation: ValidationBounds = Field(default_factory=ValidationBounds)
     outliers: OutlierConfig = Field(default_factory=OutlierConfig)
     skip_if_unchanged: bool = False
 

@@ -61,7 +61,7 @@ def test_unknown_key_lists_allowed_keys(conf: Path) -> None:
     assert _error(conf, "data.frq=W") == (
         "invalid configuration (1 problem):\n"
         "  - unknown key 'data.frq'; allowed under 'data': calibration_end, freq, freq_multiplier, holdout_days, "
-        "keep_zero_amounts, observation_end, outliers, quarantine_max_share, skip_if_unchanged, source "
+        "keep_zero_amounts, observation_end, outliers, quarantine_max_share, skip_if_unchanged, source, validation "
         "(from --set data.frq=W)"
     )
 
