@@ -23,6 +23,7 @@ import yaml
 from gda_clv.errors import ConfigError
 from gda_clv.utils.bundle_check import check_bundle
 from gda_clv.utils.commit import require_git_head
+from gda_clv.utils.dashboard import bundle_dashboards
 from gda_clv.utils.dbx_utils import TASK_KINDS, JobFactory, depends_on_keys, reorder_dict, task_keys, to_bundle_job
 from gda_clv.utils.job_templates_scheduler_gen import quartz_error
 from gda_clv.utils.workspace_paths import bundle_artifact_path, dbx_artifact_location, workspace_root
@@ -33,8 +34,10 @@ CORE_WHEEL = "dist/*.whl"
 SETTINGS_REQUIRED = {"job_name_prefix": str, "spark_version": str, "cluster_sizes": dict}
 SETTINGS_OPTIONAL = {
     "pause_schedules": bool, "notifications": dict, "access_control": list, "remove_tasks": dict,
-    "workspace": dict, "permissions": dict,
+    "workspace": dict, "permissions": dict, "webhook_notifications": dict, "quality_monitor": dict, "dashboard": dict,
 }
+WEBHOOK_EVENTS = ("on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded",
+                  "on_streaming_backlog_exceeded")
 PAUSE_STATUSES = ("PAUSED", "UNPAUSED")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DBX_SCRIPT = r"""
@@ -134,7 +137,21 @@ def load_settings(conf_dir: Path, env: str) -> dict[str, Any]:
                 f"{path}: {key}.service_principal_name: '{name}' is not a UUID; it must be the service principal's "
                 "application id (Databricks account console > Service principals > Application ID), "
                 "not its display name")
+    _check_webhooks(path, section.get("webhook_notifications") or {})
     return section
+
+
+def _check_webhooks(path: Path, webhooks: Mapping[str, Any]) -> None:
+    """deployment.webhook_notifications: {event: [notification destination id (a UUID)]}."""
+    for event, ids in webhooks.items():
+        where = f"{path}: deployment.webhook_notifications.{event}"
+        if event not in WEBHOOK_EVENTS:
+            raise ConfigError(f"{where} is not a job event; allowed: {list(WEBHOOK_EVENTS)}")
+        for value in ids if isinstance(ids, list) else [ids]:
+            if not isinstance(ids, list) or not UUID.match(str(value)):
+                raise ConfigError(
+                    f"{where}: '{value}' is not a list of notification destination ids (UUIDs: workspace settings > "
+                    "Notifications > Manage destinations > copy the id of the destination)")
 
 
 def _principal_entries(section: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
@@ -330,6 +347,9 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
         if errors:
             raise ConfigError("\n".join(f"environment '{env}', {error}" for error in errors))
     bundle = bundle_files(templates, workflows, settings)
+    dashboards, targets = bundle_dashboards(root, conf_dir, settings)
+    if targets:
+        bundle.update({**dashboards, "resources/dashboards.yml": HEADER + dump_yaml({"targets": targets})})
     check_bundle(bundle)
     text = deployment_text(workflows)
     project_file = project_file or root / ".dbx" / "project.json"
