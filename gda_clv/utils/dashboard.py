@@ -81,7 +81,8 @@ def _encoded_fields(encodings: Mapping[str, Any]) -> list[str]:
 def bundle_dashboards(root: Path, conf_dir: Path, settings: Mapping[str, Mapping[str, Any]]
                       ) -> tuple[dict[str, str], dict[str, Any]]:
     """({path under the bundle folder: rendered dashboard}, the ``targets`` of resources/dashboards.yml) for the
-    environments that set ``deployment.dashboard`` (``conf_dir``: the environment files).
+    environments that set ``deployment.dashboard`` (``conf_dir``: the environment files; the template and the tables'
+    names come from ROOT/conf).
 
     Raises ConfigError for an unknown ``deployment.dashboard`` key or a dashboard that fails ``dashboard_errors``.
     """
@@ -96,7 +97,7 @@ def bundle_dashboards(root: Path, conf_dir: Path, settings: Mapping[str, Mapping
         if unknown or "warehouse_id" not in own:
             raise ConfigError(f"{conf_dir / (env + '.yml')}: deployment.dashboard needs warehouse_id (the SQL "
                               f"warehouse the dashboard queries with) and allows {sorted(SETTINGS)}; got {sorted(own)}")
-        tables = table_names(env, conf_dir.parent)
+        tables = table_names(env, root / "conf")
         dashboard = render(template, tables)
         errors = dashboard_errors(dashboard, tables.values())
         if errors:
