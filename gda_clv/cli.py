@@ -32,6 +32,10 @@ TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "check-meta": ("gda_clv.utils.job_meta_checker", "check commit ids in deployment.yml and champion models"),
     "workspace-setup": ("gda_clv.utils.api.workspace_setup",
                         "create an environment's workspace folders and experiment; apply its permissions"),
+    "monitoring-setup": ("gda_clv.utils.api.quality_monitor",
+                         "create or update the Lakehouse Monitoring monitor of an environment's predictions table"),
+    "evidently-report": ("gda_clv.utils.evidently_report",
+                         "Evidently drift report of the latest scoring run on a sample (extra gda_clv[evidently])"),
     "workflow": ("gda_clv.workflow.runner", "run a rendered workflow locally, a process per task, as Databricks does"),
 }
 

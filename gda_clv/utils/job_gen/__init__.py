@@ -24,6 +24,7 @@ from typing import Any
 from gda_clv.errors import ConfigError
 from gda_clv.utils.bundle_check import check_bundle
 from gda_clv.utils.commit import require_git_head
+from gda_clv.utils.dashboard import bundle_dashboards
 from gda_clv.utils.dbx_utils import JobFactory, reorder_dict, task_keys
 from gda_clv.utils.job_gen.bundle import BUNDLE_ROOT_FROM_RESOURCES, CORE_WHEEL, bundle_files
 from gda_clv.utils.job_gen.dbx_check import check_with_dbx
@@ -63,6 +64,9 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
         if errors:
             raise ConfigError("\n".join(f"environment '{env}', {error}" for error in errors))
     bundle = bundle_files(templates, workflows, settings)
+    dashboards, targets = bundle_dashboards(root, conf_dir, settings)
+    if targets:
+        bundle.update({**dashboards, "resources/dashboards.yml": HEADER + dump_yaml({"targets": targets})})
     check_bundle(bundle)
     text = deployment_text(workflows)
     project_file = project_file or root / ".dbx" / "project.json"

@@ -7,25 +7,23 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_utils import parse_yaml_mapping
 
 SETTINGS_REQUIRED = {"job_name_prefix": str, "spark_version": str, "cluster_sizes": dict}
 SETTINGS_OPTIONAL = {
     "pause_schedules": bool, "notifications": dict, "access_control": list, "remove_tasks": dict,
-    "workspace": dict, "permissions": dict,
+    "workspace": dict, "permissions": dict, "webhook_notifications": dict, "quality_monitor": dict, "dashboard": dict,
 }
+WEBHOOK_EVENTS = ("on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded",
+                  "on_streaming_backlog_exceeded")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path} does not exist")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    return parse_yaml_mapping(path.read_text(encoding="utf-8"), str(path))
 
 
 def load_templates(path: Path) -> dict[str, Any]:
@@ -70,7 +68,21 @@ def load_settings(conf_dir: Path, env: str) -> dict[str, Any]:
                 f"{path}: {key}.service_principal_name: '{name}' is not a UUID; it must be the service principal's "
                 "application id (Databricks account console > Service principals > Application ID), "
                 "not its display name")
+    _check_webhooks(path, section.get("webhook_notifications") or {})
     return section
+
+
+def _check_webhooks(path: Path, webhooks: Mapping[str, Any]) -> None:
+    """deployment.webhook_notifications: {event: [notification destination id (a UUID)]}."""
+    for event, ids in webhooks.items():
+        where = f"{path}: deployment.webhook_notifications.{event}"
+        if event not in WEBHOOK_EVENTS:
+            raise ConfigError(f"{where} is not a job event; allowed: {list(WEBHOOK_EVENTS)}")
+        for value in ids if isinstance(ids, list) else [ids]:
+            if not isinstance(ids, list) or not UUID.match(str(value)):
+                raise ConfigError(
+                    f"{where}: '{value}' is not a list of notification destination ids (UUIDs: workspace settings > "
+                    "Notifications > Manage destinations > copy the id of the destination)")
 
 
 def _principal_entries(section: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
