@@ -110,11 +110,15 @@ deploy:  ## make deploy ENV=dev|staging|prod [WHEEL=built.whl] [FIRST_DEPLOY=1] 
 	@# Workspace folders, the jobs' MLflow experiment under its parent folder, its access list, UC model grants.
 	$(VENV)/bin/gda-clv workspace-setup --env $(ENV)
 ifeq ($(DEPLOY_TOOL),bundle)
+	@# The jobs and the AI/BI dashboard (resources/dashboards.yml, conf/dashboards/clv.lvdash.json per environment).
 	cd conf/bundle && databricks bundle deploy --target $(ENV)
 else
 	@# .dbx/project.json (written by job-gen) puts dbx's artifacts on the environment's UC volume.
 	$(DEPLOY_VENV)/bin/dbx deploy --deployment-file conf/deployment.yml --environment $(ENV)
+	@echo "make deploy: dbx deploys jobs only; the AI/BI dashboard is a bundle resource (DEPLOY_TOOL=bundle)"
 endif
+	@# The Lakehouse monitor of the predictions table, once the first scoring run has created the table.
+	$(if $(FIRST_DEPLOY),@echo "make deploy: FIRST_DEPLOY: run gda-clv monitoring-setup --env $(ENV) after the first clv-scoring run",$(VENV)/bin/gda-clv monitoring-setup --env $(ENV))
 
 # ---- local Databricks job runner: PostgreSQL for the shared Hive metastore + MLflow store (scripts/local_services.sh) ----
 .PHONY: services services-stop workflow-test

@@ -71,7 +71,8 @@ setup(
     python_requires=">=3.10",
     install_requires=_requirements(),
     # tuning.backend: optuna. Preinstalled on DBR 17.3 LTS ML, not on 16.4.
-    extras_require={"optuna": ["optuna>=3.6,<5"]},
+    # evidently: `gda-clv evidently-report` (a driver-side sample report; moves no pin of either runtime mirror).
+    extras_require={"optuna": ["optuna>=3.6,<5"], "evidently": ["evidently>=0.7.23,<0.8"]},
     entry_points={
         "console_scripts": ["gda-clv = gda_clv.cli:main"]
         + [f"{name} = {target}" for name, target in STEP_ENTRY_POINTS.items()],

@@ -1,4 +1,4 @@
-"""``python -m bench.report [results.json]``: the results as a Markdown table (for the README's Performance section)."""
+"""``python -m bench.report [results.json]``: the results as a Markdown table (for bench/README.md)."""
 from __future__ import annotations
 
 import json

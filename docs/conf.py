@@ -68,7 +68,6 @@ VERBATIM_DOCSTRINGS = {
     "gda_clv.data.synthetic",  # unindented bullet list
     "gda_clv.data.transactions.apply_outlier_rule",  # bullet list without a blank line after it
     "gda_clv.models.frequency.FrequencyModel",  # ``params_`` written as params_ (a reST reference)
-    "gda_clv.utils.job_gen",  # a bare * in the module docstring
 }
 
 

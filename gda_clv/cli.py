@@ -32,6 +32,10 @@ TOOL_COMMANDS: dict[str, tuple[str, str]] = {
     "check-meta": ("gda_clv.utils.job_meta_checker", "check commit ids in deployment.yml and champion models"),
     "workspace-setup": ("gda_clv.utils.api.workspace_setup",
                         "create an environment's workspace folders and experiment; apply its permissions"),
+    "monitoring-setup": ("gda_clv.utils.api.quality_monitor",
+                         "create or update the Lakehouse Monitoring monitor of an environment's predictions table"),
+    "evidently-report": ("gda_clv.utils.evidently_report",
+                         "Evidently drift report of the latest scoring run on a sample (extra gda_clv[evidently])"),
     "workflow": ("gda_clv.workflow.runner", "run a rendered workflow locally, a process per task, as Databricks does"),
 }
 
@@ -48,6 +52,7 @@ your own data (a CSV with one row per purchase):
 config keys (defaults in conf/base.yml):
   data.source.{path,format,columns.*,date_format,options}   where and how to read the transactions
   data.{observation_end,calibration_end,holdout_days,freq,freq_multiplier,keep_zero_amounts,quarantine_max_share}
+  data.validation.{earliest_date,max_amount}   plausible values (others are quarantined)
   data.outliers.{rule,quantile}   tables.{catalog,schema,features,quarantine,targets}
   model.{frequency,monetary}.*    projection.{horizon_months,discount_rate,horizons_days,tier_quantiles}
   output.{path,format,write_csv}  runtime.{backend,state_dir,spark_master,shuffle_partitions,log_level}
@@ -104,6 +109,8 @@ def _pipeline_handler(step: Step) -> Callable[[argparse.Namespace], dict[str, An
 
         ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides),
                          job_run_id=args.job_run_id)
+        if step.uses_mlflow:
+            ctx.setup_mlflow()  # MLflow's process-wide settings, set once here at the edge
         handed_over = {"as_of": args.as_of} if "as_of" in args else {}
         return step.run(ctx, **handed_over)
 

@@ -16,9 +16,9 @@ AS_OF = "as_of"
 CALIBRATION_END = "calibration_end"
 
 # ---- time units --------------------------------------------------------------------------------------------------
-#: ``data.freq`` values: a day, a week (Monday..Sunday), a calendar month, as in lifetimes
+#: the ``data.freq`` values, as in lifetimes (a day, a week Monday..Sunday, a calendar month)
 FREQS = ("D", "W", "M")
-#: the pipeline's CLV month in days: a twelfth of a 365.25-day year
+#: the pipeline's CLV month in days, a twelfth of a 365.25-day year
 CALENDAR_MONTH_DAYS = 365.25 / 12
 #: days in one period of ``data.freq`` (a month is the calendar month above)
 DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": CALENDAR_MONTH_DAYS}

@@ -1,14 +1,15 @@
 """Raw transaction log -> validated transactions (``customer_id`` string, ``transaction_date`` date, ``amount`` double).
 
 Pure Spark transforms: nothing here reads config, files or tables. Row-level problems are never dropped
-silently: :func:`validate_transactions` splits a raw frame into the clean rows and the quarantined rows, and
-the quarantined rows keep their raw values (as strings) plus a ``reason``. Every source row ends in exactly one
-of the two frames.
+silently: :func:`validate_transactions` splits a raw frame into the clean rows, the quarantined rows (their raw
+values as strings plus a ``reason``) and the rows dated after the observation end, which are not bad, only outside
+the window (a backtest on a longer log): they are counted and left out, not quarantined. Every source row ends in
+exactly one of the three.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
@@ -22,25 +23,39 @@ REASON = "reason"
 STANDARD_COLUMNS = (CUSTOMER_ID, TRANSACTION_DATE, AMOUNT)
 RAW_COLUMNS = ("raw_customer_id", "raw_transaction_date", "raw_amount")
 
-# Quarantine reasons, in the order they are checked: a row gets the first one that applies.
+# Row reasons, in the order they are checked: a row gets the first one that applies. Every one but
+# AFTER_OBSERVATION_END (left out of the window, see EXCLUDED) sends the row to quarantine.
 NULL_CUSTOMER_ID = "null_customer_id"
+NON_INTEGRAL_CUSTOMER_ID = "non_integral_customer_id"  # a number with a fraction (10020.5)
+IMPRECISE_CUSTOMER_ID = "imprecise_customer_id"  # a float beyond 2**53 or in E notation: digits may be lost
 NULL_TRANSACTION_DATE = "null_transaction_date"
 UNPARSEABLE_DATE = "unparseable_date"
+IMPLAUSIBLE_DATE = "implausible_date"  # before the earliest plausible date
+AFTER_OBSERVATION_END = "after_observation_end"
 NULL_AMOUNT = "null_amount"
 UNPARSEABLE_AMOUNT = "unparseable_amount"
 NON_POSITIVE_AMOUNT = "non_positive_amount"
-AFTER_OBSERVATION_END = "after_observation_end"
+IMPLAUSIBLE_AMOUNT = "implausible_amount"  # above the largest plausible amount
 DUPLICATE_TRANSACTION_ID = "duplicate_transaction_id"
 REASONS = (
     NULL_CUSTOMER_ID,
+    NON_INTEGRAL_CUSTOMER_ID,
+    IMPRECISE_CUSTOMER_ID,
     NULL_TRANSACTION_DATE,
     UNPARSEABLE_DATE,
+    IMPLAUSIBLE_DATE,
+    AFTER_OBSERVATION_END,
     NULL_AMOUNT,
     UNPARSEABLE_AMOUNT,
     NON_POSITIVE_AMOUNT,
-    AFTER_OBSERVATION_END,
+    IMPLAUSIBLE_AMOUNT,
     DUPLICATE_TRANSACTION_ID,
 )
+EXCLUDED = (AFTER_OBSERVATION_END,)  # reasons that leave a row out without quarantining it
+_EXACT_FLOAT_LIMIT = 2.0**53  # larger whole numbers are not all representable as a double
+_INTEGRAL_TEXT = r"^[+-]?[0-9]+\.0+$"  # 10020.0: a whole number written as a float
+_FRACTION_TEXT = r"^[+-]?[0-9]+\.[0-9]+$"
+_E_NOTATION_TEXT = r"^[+-]?[0-9]\.[0-9]+[eE][+-]?[0-9]+$"  # 9.007199254743E15: a float printed by Java
 
 CDNOW_DATE_FORMAT = "yyyyMMdd"
 CDNOW_COLUMNS = (CUSTOMER_ID, TRANSACTION_DATE, "number_of_cds", AMOUNT)
@@ -76,15 +91,32 @@ class ValidatedTransactions:
     quarantined: DataFrame
 
 
+_DELIMITERS = {";": ";", "\t": "\\t", "|": "|", ",": ","}  # delimiter -> how to write it in --set
+
+
 def check_columns(raw: DataFrame, columns: ColumnMapping) -> None:
-    """Raise :class:`DataError` naming the first mapped column that ``raw`` lacks, what it has, and the key to fix."""
+    """Raise :class:`DataError` naming every mapped column that ``raw`` lacks, what it has, and the keys to fix.
+
+    A source read as one column whose name holds a delimiter (``a;b;c``) gets the reader option to set instead.
+    """
     found = raw.columns
-    for ours, source in columns.items():
-        if source not in found:
-            raise DataError(
-                f"Source column '{source}' (data.source.columns.{ours}) not found; the source has columns: "
-                f"{', '.join(found)}. Set data.source.columns.{ours} to the column that holds the {ours}."
-            )
+    missing = [(ours, source) for ours, source in columns.items() if source not in found]
+    if not missing:
+        return
+    named = "; ".join(f"'{source}' (data.source.columns.{ours})" for ours, source in missing)
+    plural = "s" if len(missing) > 1 else ""
+    what = f"Source column{plural} {named} not found; the source has columns: {', '.join(found)}."
+    delimiter = next((d for d in _DELIMITERS if len(found) == 1 and d in found[0]), None)
+    if delimiter:
+        raise DataError(
+            f"{what} It was read as one column whose name holds '{_DELIMITERS[delimiter]}': the file is delimited by "
+            f"it. Set the reader's delimiter: --set 'data.source.options={{sep: \"{_DELIMITERS[delimiter]}\"}}'."
+        )
+    if len(missing) == 1:
+        ours = missing[0][0]
+        raise DataError(f"{what} Set data.source.columns.{ours} to the column that holds the {ours}.")
+    keys = [f"data.source.columns.{ours}" for ours, _ in missing]
+    raise DataError(f"{what} Set {', '.join(keys[:-1])} and {keys[-1]} to the columns that hold them.")
 
 
 def _text(column: Column) -> Column:
@@ -113,25 +145,61 @@ def _parsed_amount(source_type: T.DataType) -> Column:
     return F.expr("try_cast(`__amount_text__` AS DOUBLE)")
 
 
+def _is_float(data_type: T.DataType) -> bool:
+    return isinstance(data_type, (T.FloatType, T.DoubleType)) or (
+        isinstance(data_type, T.DecimalType) and data_type.scale > 0
+    )
+
+
+def _customer_id(source_type: T.DataType) -> tuple[Column, Column]:
+    """(``customer_id`` text, its reason or null) from the staged ``__cid__``/``__id_text__``.
+
+    A whole number written as a float (10020.0, in a float column or as text) is read as the integer (10020); one
+    with a fraction is ``non_integral_customer_id``; a float beyond 2**53 or text in E notation (9.007199254743E15,
+    as Java prints a double) is ``imprecise_customer_id``, as its last digits may be lost.
+    """
+    text = F.col("__id_text__")
+    if _is_float(source_type):
+        number = F.col("__cid__")
+        whole = F.expr("try_cast(`__cid__` AS DECIMAL(38, 0))")
+        reason = F.when(F.isnan(number.cast(T.DoubleType())) | (number != whole), F.lit(NON_INTEGRAL_CUSTOMER_ID))
+        if not isinstance(source_type, T.DecimalType):
+            reason = reason.when(F.abs(number) > _EXACT_FLOAT_LIMIT, F.lit(IMPRECISE_CUSTOMER_ID))
+        return F.when(text.isNotNull(), whole.cast(T.StringType())), reason
+    integral = F.regexp_replace(text, r"\.0+$", "")
+    reason = F.when(text.rlike(_FRACTION_TEXT) & ~text.rlike(_INTEGRAL_TEXT), F.lit(NON_INTEGRAL_CUSTOMER_ID)).when(
+        text.rlike(_E_NOTATION_TEXT), F.lit(IMPRECISE_CUSTOMER_ID)
+    )
+    return F.when(text.rlike(_INTEGRAL_TEXT), integral).otherwise(text), reason
+
+
 def parse_transactions(
     raw: DataFrame,
     columns: ColumnMapping,
     date_format: str | None = None,
     keep_zero_amounts: bool = False,
     observation_end: dt.date | None = None,
+    *,
+    earliest_date: dt.date | None = None,
+    max_amount: float | None = None,
 ) -> DataFrame:
-    """Standardise types and tag each row with the first quarantine reason that applies (null when clean).
+    """Standardise types and tag each row with the first reason that applies (null when clean), see ``REASONS``.
 
     Amounts below zero (returns) are quarantined; so are zero amounts unless ``keep_zero_amounts`` (the
-    literature's CDNOW counts a $0 order as a purchase); so are rows dated after ``observation_end`` when given.
-    Identical rows are all purchases; only when ``columns.transaction_id`` is declared are the later rows of one
-    id quarantined as ``duplicate_transaction_id``.
+    literature's CDNOW counts a $0 order as a purchase); so are dates before ``earliest_date`` and amounts above
+    ``max_amount`` when given (``implausible_date``, ``implausible_amount``). Rows dated after ``observation_end``
+    are tagged ``after_observation_end`` (see ``EXCLUDED``: left out, not quarantined). Customer ids written as
+    floats: see ``_customer_id``. Identical rows are all purchases; only when ``columns.transaction_id`` is
+    declared are the later rows of one id quarantined as ``duplicate_transaction_id``.
 
     Returns ``customer_id`` (string, trimmed), ``transaction_date`` (date), ``amount`` (double),
     ``raw_customer_id``, ``raw_transaction_date``, ``raw_amount`` (the source values as strings, kept for
-    quarantined rows only: null on clean rows, which need just the typed columns) and ``reason``.
+    quarantined rows only: null on clean rows, which need just the typed columns, except ``raw_customer_id`` on a
+    clean row whose float id was read as an integer) and ``reason``.
     ``date_format`` is a Spark datetime pattern (e.g. ``yyyyMMdd``) for string dates; without it, ISO dates
     (``yyyy-MM-dd``, optionally followed by a time) are read. Date and timestamp sources are used as they are.
+
+    Raises ``DataError`` (see :func:`check_columns`) when a mapped column is missing.
     """
     check_columns(raw, columns)
     types = {field.name: field.dataType for field in raw.schema.fields}
@@ -140,33 +208,47 @@ def parse_transactions(
         source[CUSTOMER_ID].cast(T.StringType()).alias("raw_customer_id"),
         source[TRANSACTION_DATE].cast(T.StringType()).alias("raw_transaction_date"),
         source[AMOUNT].cast(T.StringType()).alias("raw_amount"),
-        _text(source[CUSTOMER_ID]).alias(CUSTOMER_ID),
+        source[CUSTOMER_ID].alias("__cid__"),
+        _text(source[CUSTOMER_ID]).alias("__id_text__"),
         source[TRANSACTION_DATE].alias("__date__"),
         _text(source[TRANSACTION_DATE]).alias("__date_text__"),
         source[AMOUNT].alias("__amount__"),
         _text(source[AMOUNT]).alias("__amount_text__"),
         *([F.col(f"`{columns.transaction_id}`")] if columns.transaction_id else []),
     )
-    staged = staged.withColumn(TRANSACTION_DATE, _parsed_date(types[columns.transaction_date], date_format))
-    staged = staged.withColumn(AMOUNT, _parsed_amount(types[columns.amount]))
-    amount = F.col(AMOUNT)
-    reason = (
-        F.when(F.col(CUSTOMER_ID).isNull(), F.lit(NULL_CUSTOMER_ID))
-        .when(F.col("__date_text__").isNull(), F.lit(NULL_TRANSACTION_DATE))
-        .when(F.col(TRANSACTION_DATE).isNull(), F.lit(UNPARSEABLE_DATE))
-        .when(F.col("__amount_text__").isNull(), F.lit(NULL_AMOUNT))
-        .when(amount.isNull() | F.isnan(amount) | (F.abs(amount) == float("inf")), F.lit(UNPARSEABLE_AMOUNT))
-        .when((amount < 0) if keep_zero_amounts else (amount <= 0), F.lit(NON_POSITIVE_AMOUNT))
-    )
-    if observation_end is not None:
-        reason = reason.when(F.col(TRANSACTION_DATE) > F.lit(observation_end), F.lit(AFTER_OBSERVATION_END))
+    customer_id, id_reason = _customer_id(types[columns.customer_id])
+    staged = staged.withColumns({
+        CUSTOMER_ID: customer_id,
+        "__id_reason__": id_reason,
+        TRANSACTION_DATE: _parsed_date(types[columns.transaction_date], date_format),
+        AMOUNT: _parsed_amount(types[columns.amount]),
+    })
+    date, amount = F.col(TRANSACTION_DATE), F.col(AMOUNT)
+    checks = [
+        (F.col(CUSTOMER_ID).isNull(), F.lit(NULL_CUSTOMER_ID)),
+        (F.col("__id_reason__").isNotNull(), F.col("__id_reason__")),
+        (F.col("__date_text__").isNull(), F.lit(NULL_TRANSACTION_DATE)),
+        (date.isNull(), F.lit(UNPARSEABLE_DATE)),
+        (date < F.lit(earliest_date) if earliest_date else None, F.lit(IMPLAUSIBLE_DATE)),
+        (date > F.lit(observation_end) if observation_end else None, F.lit(AFTER_OBSERVATION_END)),
+        (F.col("__amount_text__").isNull(), F.lit(NULL_AMOUNT)),
+        (amount.isNull() | F.isnan(amount) | (F.abs(amount) == float("inf")), F.lit(UNPARSEABLE_AMOUNT)),
+        ((amount < 0) if keep_zero_amounts else (amount <= 0), F.lit(NON_POSITIVE_AMOUNT)),
+        (amount > F.lit(max_amount) if max_amount is not None else None, F.lit(IMPLAUSIBLE_AMOUNT)),
+    ]
+    active = [(condition, tag) for condition, tag in checks if condition is not None]
+    reason = F.when(*active[0])
+    for condition, tag in active[1:]:
+        reason = reason.when(condition, tag)
     tagged = staged.withColumn(REASON, reason)
     if columns.transaction_id:
         tagged = _tag_duplicate_ids(tagged.withColumn("__id__", _text(F.col(f"`{columns.transaction_id}`"))))
     quarantined = F.col(REASON).isNotNull()
+    rewritten = F.col("__id_text__") != F.col(CUSTOMER_ID)  # a float id read as an integer
     return tagged.select(
         CUSTOMER_ID, TRANSACTION_DATE, AMOUNT,
-        *[F.when(quarantined, F.col(name)).alias(name) for name in RAW_COLUMNS],
+        F.when(quarantined | rewritten, F.col("raw_customer_id")).alias("raw_customer_id"),
+        *[F.when(quarantined, F.col(name)).alias(name) for name in RAW_COLUMNS[1:]],
         REASON,
     )
 
@@ -188,36 +270,47 @@ def _tag_duplicate_ids(tagged: DataFrame) -> DataFrame:
 
 @dataclass(frozen=True)
 class ValidationCounts:
-    """What one pass over a parsed frame tells: rows, quarantined rows by reason, clean rows and their dates."""
+    """What one pass over a parsed frame tells: rows, quarantined rows by reason, rows left out by reason (see
+    ``EXCLUDED``), clean rows and their dates, and the clean rows whose float customer id was read as an integer
+    (with one such raw id)."""
 
     rows: int
     by_reason: dict[str, int]
     clean_rows: int
     first_clean: dt.date | None
     last_clean: dt.date | None
+    excluded: dict[str, int] = field(default_factory=dict)
+    integral_float_ids: int = 0
+    integral_float_id_example: str | None = None
 
 
 def validation_counts(parsed: DataFrame) -> ValidationCounts:
     """Count a :func:`parse_transactions` frame by reason, with the first and last clean date, in one aggregation."""
     groups = parsed.groupBy(REASON).agg(
-        F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first"), F.max(TRANSACTION_DATE).alias("last")
+        F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first"), F.max(TRANSACTION_DATE).alias("last"),
+        F.count("raw_customer_id").alias("raw_ids"), F.min("raw_customer_id").alias("raw_id"),
     ).collect()
     by_reason = {row[REASON]: int(row["rows"]) for row in sorted(groups, key=lambda r: r[REASON] or "")}
     clean = by_reason.pop(None, 0)
+    excluded = {reason: by_reason.pop(reason) for reason in EXCLUDED if reason in by_reason}
     clean_row = next((row for row in groups if row[REASON] is None), None)
     return ValidationCounts(
-        rows=clean + sum(by_reason.values()),
+        rows=clean + sum(by_reason.values()) + sum(excluded.values()),
         by_reason=by_reason,
         clean_rows=clean,
         first_clean=clean_row["first"] if clean_row else None,
         last_clean=clean_row["last"] if clean_row else None,
+        excluded=excluded,
+        integral_float_ids=int(clean_row["raw_ids"]) if clean_row else 0,
+        integral_float_id_example=clean_row["raw_id"] if clean_row else None,
     )
 
 
 def split_parsed(parsed: DataFrame) -> ValidatedTransactions:
-    """Clean rows (standard columns) and quarantined rows (raw values as strings + ``reason``)."""
+    """Clean rows (standard columns) and quarantined rows (raw values as strings + ``reason``); rows tagged with an
+    ``EXCLUDED`` reason are in neither."""
     clean = parsed.where(F.col(REASON).isNull()).select(*STANDARD_COLUMNS)
-    quarantined = parsed.where(F.col(REASON).isNotNull()).select(
+    quarantined = parsed.where(F.col(REASON).isNotNull() & ~F.col(REASON).isin(*EXCLUDED)).select(
         F.col("raw_customer_id").alias(CUSTOMER_ID),
         F.col("raw_transaction_date").alias(TRANSACTION_DATE),
         F.col("raw_amount").alias(AMOUNT),
@@ -232,9 +325,18 @@ def validate_transactions(
     date_format: str | None = None,
     observation_end: dt.date | None = None,
     keep_zero_amounts: bool = False,
+    *,
+    earliest_date: dt.date | None = None,
+    max_amount: float | None = None,
 ) -> ValidatedTransactions:
-    """Check columns, standardise types and split ``raw`` into clean and quarantined rows (no row lost)."""
-    return split_parsed(parse_transactions(raw, columns, date_format, keep_zero_amounts, observation_end))
+    """Check columns, standardise types and split ``raw`` into clean and quarantined rows (rows after
+    ``observation_end`` are in neither, see :func:`parse_transactions`).
+
+    Raises ``DataError`` (see :func:`check_columns`) when a mapped column is missing.
+    """
+    parsed = parse_transactions(raw, columns, date_format, keep_zero_amounts, observation_end,
+                                earliest_date=earliest_date, max_amount=max_amount)
+    return split_parsed(parsed)
 
 
 def apply_outlier_rule(

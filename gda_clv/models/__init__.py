@@ -1,8 +1,8 @@
 """CLV models on numpy/pandas: frequency models (BG/NBD, MBG/NBD, Pareto/NBD), Gamma-Gamma spend, CLV, tuning.
 
-Importing this package registers every frequency model type, so :func:`make_frequency_model` and
-:meth:`FrequencyModel.from_dict` know them all. No MLflow, Spark or config here: see gda_clv.utils.pipelines.pyfunc
-for the MLflow wrappers.
+Importing this package registers every frequency model type, so
+:func:`gda_clv.models.frequency.make_frequency_model` and :meth:`gda_clv.models.frequency.FrequencyModel.from_dict`
+know them all. No MLflow, Spark or config here: the MLflow wrappers are in :mod:`gda_clv.utils.pipelines.pyfunc`.
 """
 from gda_clv.models.bgnbd import BetaGeoModel
 from gda_clv.models.clv import customer_lifetime_value, periods_per_month

@@ -15,7 +15,7 @@ def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float |
 
     ``month_days`` None: lifetimes' factor divided by the multiplier (lifetimes' ``freq`` names the unit that
     recency and T are measured in; with ``freq_multiplier=k`` the unit is k of those, so a month holds 1/k as
-    many). Otherwise a month of ``month_days`` days (:data:`CALENDAR_MONTH_DAYS` in the pipeline).
+    many). Otherwise a month of ``month_days`` days (:data:`gda_clv.names.CALENDAR_MONTH_DAYS` in the pipeline).
 
     Raises ``ConfigError`` for an unknown ``data.freq`` or a multiplier that is not positive.
     """

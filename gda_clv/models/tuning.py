@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from gda_clv.models.search import LOG_DECADES, ZERO_SHARE, Evaluate, Search, opt
 FREQUENCY_COLUMNS = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout")
 MONETARY_COLUMNS = ("frequency_cal", "monetary_value_cal", "frequency_holdout", "monetary_value_holdout")
 TRIAL_COLUMNS = ["trial", "type", "penalizer", "loss", "status", "penalizer_used", "error"]
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
+_ATTEMPTS = re.compile(r"Tried: (.*?)\. (?=[A-Z])")  # a fit's list of attempts (see models._fitting)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,28 @@ def _hyperopt_rows(evaluate: Evaluate, search: Search) -> list[dict[str, Any]]:
     return rows
 
 
+def _outcomes(attempts: re.Match[str]) -> str:
+    """A fit's attempts (``start=[..] penalizer=..: outcome; ...``) as their distinct outcomes."""
+    outcomes = dict.fromkeys(part.split(": ", 1)[-1] for part in attempts.group(1).split("; "))
+    return f"{len(attempts.group(1).split('; '))} attempts: {'; '.join(outcomes)}. "
+
+
+def failure_summary(trials: pd.DataFrame) -> str:
+    """``N of M trials failed: <message>``: the failed trials' errors told once per kind (numbers aside, most
+    frequent first, at most three), each fit's list of attempts shortened to its distinct outcomes."""
+    failed = trials[trials["status"] != "ok"]
+    kinds: dict[str, list[Any]] = {}
+    for error in failed["error"].astype(str):
+        short = _ATTEMPTS.sub(_outcomes, error)
+        kinds.setdefault(_NUMBER.sub("#", short), [0, short])[0] += 1
+    ranked = sorted(kinds.values(), key=lambda kind: -kind[0])
+    head = f"{len(failed)} of {len(trials)} trials failed: "
+    if len(ranked) == 1:
+        return head + ranked[0][1]
+    more = f"; and {len(ranked) - 3} other kinds of error" if len(ranked) > 3 else ""
+    return head + "; ".join(f"{count} x {message}" for count, message in ranked[:3]) + more
+
+
 SEARCHES: dict[str, Callable[[Evaluate, Search], list[dict[str, Any]]]] = {
     "hyperopt": _hyperopt_rows, "optuna": optuna_rows}
 
@@ -150,8 +175,7 @@ def _run(
     table = table.reindex(columns=TRIAL_COLUMNS)
     ok = table[table["status"] == "ok"]
     if ok.empty:
-        errors = "; ".join(sorted(set(table["error"].astype(str))))
-        raise ModelError(f"No {what} configuration could be fitted ({len(table)} tried): {errors}")
+        raise ModelError(f"No {what} configuration could be fitted: {failure_summary(table)}")
     best = ok.loc[ok["loss"].idxmin()]
     return TuningResult(type=str(best["type"]), penalizer=float(best["penalizer"]), loss=float(best["loss"]),
                         trials=table, tuned=tuned)
@@ -174,7 +198,8 @@ def tune_frequency(
     ``groups``: frequency_cal, recency_cal, T_cal, duration_holdout, frequency_holdout and optionally weight.
     ``max_evals`` 0 evaluates only (``default_type`` or types[0], ``default_penalizer``).
 
-    Raises ``ConfigError`` when ``types`` names no known model type.
+    Raises ``ConfigError`` when ``types`` names no known model type, ``DataError`` when nobody repeats, and
+    ``ModelError`` when every trial fails (see :func:`failure_summary`).
     """
     known = frequency_types()
     if not types or any(t not in known for t in types):
@@ -182,6 +207,11 @@ def tune_frequency(
     _check_search(penalizer_range, max_evals, "model.frequency.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)  # validate the loss name up front
     data = _with_weight(groups, FREQUENCY_COLUMNS, "frequency")
+    if not (data["frequency_cal"] > 0).any():
+        raise DataError(
+            f"Cannot tune the frequency model: none of the {data['weight'].sum():g} customers bought again in the "
+            "calibration period, and the models learn from repeat purchases; use more data or a later calibration end."
+        )
     fit_data = compress(data[["frequency_cal", "recency_cal", "T_cal", "weight"]],
                         ["frequency_cal", "recency_cal", "T_cal"])
     f, r, t = (data[c].to_numpy(float) for c in ("frequency_cal", "recency_cal", "T_cal"))
@@ -224,7 +254,8 @@ def tune_monetary(
     keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
     at 0 (see ``_penalizer_space``).
 
-    Raises ``DataError`` when there are no repeat customers with positive spend to tune on.
+    Raises ``DataError`` when there are no repeat customers with positive spend to tune on, and ``ModelError``
+    when every trial fails (see :func:`failure_summary`).
     """
     _check_search(penalizer_range, max_evals, "model.monetary.tuning")
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)

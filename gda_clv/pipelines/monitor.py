@@ -95,7 +95,7 @@ def _performance_rows(targets: DataFrame, features: DataFrame, target_as_ofs: li
 def _log_mlflow(ctx: Any, as_of: str, rows: list[MetricRow]) -> str:
     import mlflow
 
-    ctx.setup_mlflow()
+    ctx.require_mlflow()
     with mlflow.start_run(run_name=f"monitor {as_of}", tags={"gda_clv_step": "monitor", "as_of": as_of}) as run:
         metrics = {}
         for r in rows:

@@ -19,8 +19,11 @@ from pyspark.sql import functions as F
 from gda_clv.data import rfm
 from gda_clv.data.transactions import (
     CDNOW_DATE_FORMAT,
+    RAW_COLUMNS,
+    REASON,
     TRANSACTION_DATE,
     ColumnMapping,
+    ValidationCounts,
     apply_outlier_rule,
     parse_transactions,
     read_cdnow_lines,
@@ -28,6 +31,7 @@ from gda_clv.data.transactions import (
     validation_counts,
 )
 from gda_clv.errors import ConfigError, DataError
+from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
 from gda_clv.utils import feature_store_utils as fs
 from gda_clv.utils.common import JobContext
@@ -106,16 +110,20 @@ def _read_error(exc: Exception, source_format: str, location: str) -> DataError:
     )
 
 
-def _check_share(quarantined: dict[str, int], rows: int, max_share: float) -> float:
-    total = sum(quarantined.values())
-    share = total / rows if rows else 0.0
+def _check_share(
+    parsed: DataFrame, counts: ValidationCounts, max_share: float, columns: ColumnMapping, date_format: str | None
+) -> float:
+    """The quarantined share of the rows inside the window (rows after the observation end are not counted).
+
+    Raises ``DataError`` above ``max_share``, naming the fix for the dominant reason with some of its raw values.
+    """
+    rows = counts.rows - sum(counts.excluded.values())
+    share = sum(counts.by_reason.values()) / rows if rows else 0.0
     if share > max_share:
-        reasons = ", ".join(f"{reason}: {count}" for reason, count in quarantined.items())
-        raise DataError(
-            f"{total} of {rows} rows ({share:.1%}) failed validation ({reasons}), above "
-            f"data.quarantine_max_share {max_share:.1%}; nothing was written. Fix the source, or raise "
-            "data.quarantine_max_share if these rows are expected."
-        )
+        reason = _advice.dominant(counts.by_reason)
+        sampled = parsed.where(F.col(REASON) == reason).select(*RAW_COLUMNS).limit(_advice.SAMPLES).collect()
+        raise _advice.share_error(counts.by_reason, rows, max_share, [tuple(row) for row in sampled], columns,
+                                  date_format)
     return share
 
 
@@ -139,6 +147,20 @@ def _settings(ctx: JobContext) -> dict[str, Any]:
     return data
 
 
+def _log_counts(ctx: JobContext, counts: ValidationCounts, observation_end: dt.date) -> None:
+    """One line per quarantine reason, per reason rows were left out, and a warning for float customer ids."""
+    for reason, count in counts.by_reason.items():
+        ctx.logger.info("%s: quarantined %d rows: %s", STEP, count, reason)
+    for reason, count in counts.excluded.items():
+        ctx.logger.info("%s: left out %d rows dated after the observation end %s (%s; not quarantined)",
+                        STEP, count, observation_end, reason)
+    if counts.integral_float_ids:
+        ctx.logger.warning(
+            "%s: %d customer ids are whole numbers written as floats (like '%s'); read as integers. Export them as "
+            "integers or text to silence this.", STEP, counts.integral_float_ids, counts.integral_float_id_example,
+        )
+
+
 @dataclass
 class _Validated:
     timeline: fs.Timeline
@@ -157,16 +179,20 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     columns = ColumnMapping(**source.columns.model_dump())
     date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
     # Parsed once and cached slim: one aggregation over the cache gives the counts by reason and the clean dates.
-    parsed = parse_transactions(raw, columns, date_format, data.keep_zero_amounts, data.observation_end).cache()
+    bounds = data.validation
+    parsed = parse_transactions(raw, columns, date_format, data.keep_zero_amounts, data.observation_end,
+                                earliest_date=bounds.earliest_date, max_amount=bounds.max_amount).cache()
     cached.append(parsed)
     counts = validation_counts(parsed)
     # Without a configured observation end it is the last clean date, so no row can be after it.
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, counts.last_clean)
     summary.update(timeline.as_dict())
+    _log_counts(ctx, counts, timeline.observation_end)
+    summary["excluded"] = counts.excluded
+    if counts.integral_float_ids:
+        summary["customer_ids_read_as_integers"] = counts.integral_float_ids
     by_reason = counts.by_reason
-    for reason, count in by_reason.items():
-        ctx.logger.info("%s: quarantined %d rows: %s", STEP, count, reason)
-    share = _check_share(by_reason, counts.rows, data.quarantine_max_share)
+    share = _check_share(parsed, counts, data.quarantine_max_share, columns, date_format)
     summary["quarantined"] = {"total": sum(by_reason.values()), "share": round(share, 6), "by_reason": by_reason}
     split = split_parsed(parsed)
     clean, summary["outliers"] = apply_outlier_rule(split.clean, data.outliers.rule, data.outliers.quantile)
@@ -238,6 +264,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
             features = features.cache()
             cached.append(features)
             summary.update(_counts(features))
+            # degenerate data fails here, before any write or fit
+            _advice.check_fittable(summary["calibration_customers"], summary["filtered_cal_customers"],
+                                   tl.calibration_end)
         with ctx.phase(f"{STEP}: write ({action}) {feature_table.full_name} as_of {as_of}", timings):
             # quarantine first: a run that fails after it leaves the features as they were, and its rejected rows
             # (replaced per as_of, so a rerun never doubles them) are kept for inspection

@@ -93,7 +93,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """
     started = dt.datetime.now(dt.timezone.utc)
     config = ctx.config
-    ctx.setup_mlflow()
+    ctx.require_mlflow()
     with ctx.phase("project: load champion models"):
         frequency_model, frequency_ref = _load_model(ctx, "frequency")
         monetary_model, monetary_ref = _load_model(ctx, "monetary")

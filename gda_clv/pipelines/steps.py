@@ -18,6 +18,8 @@ class Step:
     help: str
     #: works on one as_of of the feature table, handed over with ``--as-of`` (prepare decides it)
     takes_as_of: bool = True
+    #: logs to MLflow: the CLI points MLflow at the context before the step runs
+    uses_mlflow: bool = True
 
     @property
     def key(self) -> str:
@@ -37,7 +39,7 @@ class Step:
 #: the job's steps, in the order ``gda-clv run`` runs them
 STEPS: tuple[Step, ...] = (
     Step("prepare", "gda_clv.pipelines.prepare", "validate transactions, quarantine bad rows, write RFM features",
-         takes_as_of=False),
+         takes_as_of=False, uses_mlflow=False),
     Step("train-frequency", "gda_clv.pipelines.train_frequency", "tune, fit and register the purchase-frequency model"),
     Step("train-monetary", "gda_clv.pipelines.train_monetary", "tune, fit and register the Gamma-Gamma spend model"),
     Step("project", "gda_clv.pipelines.project", "score every customer with the champion models; write CLV outputs"),

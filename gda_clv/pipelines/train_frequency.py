@@ -91,7 +91,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """
     cfg = ctx.config.model.frequency
     tuning = cfg.tuning
-    ctx.setup_mlflow()
+    ctx.require_mlflow()
     with ctx.phase(f"{STEP}: read and compress features"):
         data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.frequency_groups(data.features), rfm.FREQUENCY_GROUP_KEYS)

@@ -144,7 +144,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """
     cfg = ctx.config.model.monetary
     tuning = cfg.tuning
-    ctx.setup_mlflow()
+    ctx.require_mlflow()
     with ctx.phase(f"{STEP}: read and compress filtered_cal"):
         data = _training.features_at(ctx, as_of)
         groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)

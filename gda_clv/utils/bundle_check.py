@@ -7,13 +7,13 @@ be Unity Catalog volumes or workspace files, and nothing may reference DBFS root
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_utils import parse_yaml_mapping
 
 ROOT_KEYS = {"bundle", "include", "workspace", "artifacts", "resources", "targets", "variables", "sync", "run_as",
              "experimental", "permissions", "presets", "scripts", "python", "environments"}
@@ -30,11 +30,12 @@ DBFS_ROOT = re.compile(r"(dbfs:/+|/dbfs/)(?!Volumes/)")
 
 
 def _resource_models() -> dict[str, Any]:
+    from databricks.bundles.dashboards import Dashboard
     from databricks.bundles.experiments import MlflowExperiment
     from databricks.bundles.jobs import Job
     from databricks.bundles.volumes import Volume
 
-    return {"jobs": Job, "experiments": MlflowExperiment, "volumes": Volume}
+    return {"jobs": Job, "experiments": MlflowExperiment, "volumes": Volume, "dashboards": Dashboard}
 
 
 def dbfs_root_references(text: str) -> list[str]:
@@ -118,10 +119,19 @@ def check_bundle(files: Mapping[str, str]) -> None:
         found = dbfs_root_references(text)
         if found:
             raise ConfigError(f"bundle {name}: references DBFS root ({found[0]}); use a Unity Catalog volume")
-        try:
-            root = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"bundle {name}: not valid YAML: {exc}") from None
-        if not isinstance(root, Mapping):
-            raise ConfigError(f"bundle {name}: must be a mapping")
+        if not name.endswith(".yml"):
+            continue  # a file a resource references (a dashboard's .lvdash.json)
+        root = parse_yaml_mapping(text, f"bundle {name}")
         _check_root(name, root, name == "databricks.yml")
+        _check_files(name, root, files)
+
+
+def _check_files(name: str, root: Mapping[str, Any], files: Mapping[str, str]) -> None:
+    """Every dashboard's ``file_path`` (relative to the file declaring it) is one of the bundle's files."""
+    scopes = [root, *((root.get("targets") or {}).values())]
+    for scope in scopes:
+        for key, spec in ((scope.get("resources") or {}).get("dashboards") or {}).items():
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(name), spec.get("file_path", "")))
+            if path not in files:
+                raise ConfigError(f"bundle {name}: dashboard '{key}' file_path {spec.get('file_path')} is not in "
+                                  f"the bundle (looked for {path})")

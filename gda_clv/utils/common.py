@@ -205,8 +205,8 @@ class JobContext:
     def setup_mlflow(self) -> str:
         """Point MLflow's process-wide tracking store, registry and experiment at this context.
 
-        The one place gda_clv sets MLflow's globals; every step that uses MLflow calls it first, so a step run
-        from a notebook logs where its context says (idempotent). Returns the experiment id.
+        The one place gda_clv sets MLflow's globals, called once at the edge: by ``gda-clv`` before a step that uses
+        MLflow, by a notebook before it runs such a step itself. Idempotent. Returns the experiment id.
         """
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
@@ -228,6 +228,21 @@ class JobContext:
             self.logger.info("mlflow: tracking=%s experiment=%s", self.mlflow_tracking_uri, name)
             self._mlflow_ready = True
         return experiment_id
+
+    def require_mlflow(self) -> None:
+        """What a step that logs to MLflow checks first: that MLflow was set up for this context.
+
+        Raises ``ConfigError`` when :meth:`setup_mlflow` has not run for this context, or MLflow's tracking or
+        registry URI has since been pointed elsewhere.
+        """
+        import mlflow
+
+        current = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        if not self._mlflow_ready or current != (self.mlflow_tracking_uri, self.mlflow_registry_uri):
+            raise ConfigError(
+                f"MLflow is not set up for this context (tracking {current[0]}, expected {self.mlflow_tracking_uri}): "
+                "call ctx.setup_mlflow() before running the step (the gda-clv command does this itself)."
+            )
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:

@@ -76,14 +76,23 @@ def load_yaml(path: Path) -> dict[str, Any]:
     """
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    return parse_yaml_mapping(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
+    """The YAML mapping in ``text`` (from ``origin``, named in errors); empty text is an empty mapping.
+
+    gda_clv's one YAML reader: dates stay text. Raises ``ConfigError`` when the text is not valid YAML or its top
+    level is not a mapping.
+    """
     try:
-        data = _parse_yaml(path.read_text())
+        data = _parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, got {type(data).__name__}")
     return data
 
 
@@ -139,6 +148,8 @@ def _merge_into(
             _merge_into(target[key], value, origin, origins, prefix=f"{dotted}.")
         else:
             target[key] = copy.deepcopy(value)
+            for stale in [k for k in origins if k.startswith(f"{dotted}.")]:  # a replaced mapping's keys are gone
+                del origins[stale]
             origins[dotted] = origin
             _record_children(value, origin, origins, prefix=f"{dotted}.")
 
@@ -263,7 +274,9 @@ def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
         words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
         return f"'{dotted}' must be {words[bound[0]]} {bound[1]}, got {value!r}"
     if kind == "missing":
-        return f"'{dotted}' is required"
+        top = dotted.split(".")[0]
+        home = "conf/models/<region>/clv.yml" if top == "model" else "conf/base.yml"
+        return f"'{dotted}' is required: every key has its default in {home} (the shipped file lists them all)"
     if kind == "value_error":
         return f"'{dotted}': {error['ctx']['error']}"
     return f"'{dotted}': {error['msg']}, got {value!r}"

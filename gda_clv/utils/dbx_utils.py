@@ -15,7 +15,8 @@ from gda_clv.errors import ConfigError
 # Keys first in this order (readable diffs); any other key follows in alphabetical order.
 KEY_ORDER = (
     "name", "task_key", "job_cluster_key", "description", "depends_on", "tags", "schedule",
-    "quartz_cron_expression", "timezone_id", "pause_status", "email_notifications", "max_concurrent_runs",
+    "quartz_cron_expression", "timezone_id", "pause_status", "email_notifications", "webhook_notifications",
+    "max_concurrent_runs",
     "timeout_seconds", "max_retries", "min_retry_interval_millis", "retry_on_timeout", "access_control_list",
     "permissions", "python_wheel_task", "spark_python_task", "package_name", "entry_point", "python_file",
     "parameters", "libraries", "new_cluster", "spark_version", "node_type_id", "num_workers", "autoscale",
@@ -124,6 +125,9 @@ class JobFactory:
             workflow["schedule"] = schedule
         if self.settings.get("notifications"):
             workflow["email_notifications"] = dict(self.settings["notifications"])
+        if self.settings.get("webhook_notifications"):  # notification destination ids, per event
+            workflow["webhook_notifications"] = {event: [{"id": str(i)} for i in ids]
+                                                 for event, ids in self.settings["webhook_notifications"].items()}
         if self.settings.get("access_control"):
             workflow["access_control_list"] = [dict(e) for e in self.settings["access_control"]]
         for task_key in self.settings.get("remove_tasks", {}).get(workflow_key, []):

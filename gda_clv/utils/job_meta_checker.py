@@ -18,10 +18,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gda_clv.errors import ConfigError
 from gda_clv.utils.commit import require_git_head
+from gda_clv.utils.config_utils import load_yaml
 
 COMMIT_TAG = "git_commit"
 RUN_COMMIT_TAG = "mlflow.source.git.commit"
@@ -53,7 +52,7 @@ def deployment_problems(deployment_file: Path, commit: str) -> list[dict[str, st
     """
     if not deployment_file.is_file():
         raise ConfigError(f"{deployment_file} does not exist; run `gda-clv job-gen` first")
-    content = yaml.safe_load(deployment_file.read_text(encoding="utf-8")) or {}
+    content = load_yaml(deployment_file)
     rows = []
     for env, spec in (content.get("environments") or {}).items():
         for workflow in (spec or {}).get("workflows", []):
@@ -69,7 +68,7 @@ def bundle_problems(bundle_dir: Path, commit: str) -> list[dict[str, str]]:
     """Jobs in ``<bundle_dir>/resources/*.yml`` whose ``tags.git_commit`` is not ``commit``."""
     rows = []
     for path in sorted((bundle_dir / "resources").glob("*.yml")):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        content = load_yaml(path)
         for env, target in (content.get("targets") or {}).items():
             for key, job in ((target or {}).get("resources", {}).get("jobs") or {}).items():
                 found = (job.get("tags") or {}).get(COMMIT_TAG)

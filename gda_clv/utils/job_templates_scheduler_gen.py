@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_utils import parse_yaml_mapping
 
 DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -249,7 +250,7 @@ def write_schedules(path: Path, start_in: str | None = None, clear_overrides: bo
                     now: dt.datetime | None = None) -> dict[str, Any]:
     """Rewrite ``path`` (templates.yml) with generated schedules; returns {workflow: {env or 'all': cron}}."""
     text = path.read_text(encoding="utf-8")
-    templates = yaml.safe_load(text) or {}
+    templates = parse_yaml_mapping(text, str(path))
     if clear_overrides:
         for key in templates.get("workflows") or {}:
             text = remove_yaml_key(text, ("workflows", key, "schedule", "overrides"))

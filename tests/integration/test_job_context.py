@@ -84,3 +84,22 @@ def test_failed_write_leaves_the_table_as_it_was(ctx: JobContext, spark: SparkSe
     with pytest.raises(Exception, match="disk full"):
         ctx.tables.replace_where(bad, name, "as_of", day)
     assert sorted(r["customer_id"] for r in ctx.tables.read(name).collect()) == ["a", "b"]
+
+
+def test_a_step_run_without_mlflow_set_up_says_what_to_call(ctx: JobContext) -> None:
+    """MLflow's globals are set at the edge (gda-clv, or the notebook), never behind a step's back."""
+    from gda_clv.errors import ConfigError
+    from gda_clv.pipelines import train_frequency
+
+    with pytest.raises(ConfigError, match=r"MLflow is not set up for this context .*call ctx\.setup_mlflow\(\)"):
+        train_frequency.run(ctx)
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    ctx.setup_mlflow()
+    ctx.require_mlflow()
+    mlflow.set_tracking_uri("sqlite:///elsewhere.db")
+    try:
+        with pytest.raises(ConfigError, match="tracking sqlite:///elsewhere.db"):
+            ctx.require_mlflow()
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])

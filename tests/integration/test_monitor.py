@@ -26,7 +26,9 @@ def contexts(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[object]:
             "data.freq=W", "data.freq_multiplier=1", f"data.observation_end={observation_end}",
             "model.frequency.tuning.max_evals=2", "model.monetary.tuning.max_evals=2", *extra,
         )
-        return JobContext(env="local", spark=spark, overrides=overrides)
+        context = JobContext(env="local", spark=spark, overrides=overrides)
+        context.setup_mlflow()  # what gda-clv does at the edge
+        return context
 
     yield make
     mlflow.set_tracking_uri(previous[0])

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +48,26 @@ def test_own_csv_runs_end_to_end_as_the_help_shows(tmp_path: Path) -> None:
     assert summary["prepare"]["as_of"] == last  # observation end = the last clean date of the user's data
     assert summary["prepare"]["quarantined"]["total"] == 0
     assert summary["project"]["customers_scored"] == log["customer_id"].nunique()
+
+
+def test_own_csv_with_our_column_names_runs_with_just_path_and_format(tmp_path: Path) -> None:
+    """The issue's "done when": ``gda-clv run --env local --set data.source.path=F --set data.source.format=csv``
+    on a CSV with 2023-2025 ISO dates and nothing else set (default tuning), from a project folder of the user's."""
+    log = generate_transactions(300, PARAMS, "2023-01-01", "2025-06-30", seed=11)
+    csv = tmp_path / "orders.csv"
+    log.assign(channel="web").to_csv(csv, index=False)  # an extra, unmapped column is fine
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "conf", project / "conf")  # state anchors here
+    summary_path = tmp_path / "summary.json"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("gda-clv")), "run", "--env", "local",
+         "--set", f"data.source.path={csv}", "--set", "data.source.format=csv", "--summary-json", str(summary_path)],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        env={**os.environ, "GDA_CLV_CONF_DIR": str(project / "conf")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(summary_path.read_text())
+    assert summary["prepare"]["as_of"] == log["transaction_date"].max().date().isoformat()
+    assert summary["prepare"]["quarantined"]["total"] == 0 and summary["prepare"]["excluded"] == {}
+    assert summary["project"]["customers_scored"] == log["customer_id"].nunique()
+    assert (project / ".gda_clv").is_dir()

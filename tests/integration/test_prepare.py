@@ -1,8 +1,10 @@
 """``gda-clv prepare`` end to end on local Spark: CSV and CDNOW sources, bad inputs, reruns, failed runs."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -26,12 +28,15 @@ GOOD_ROWS = [
     "a,2021-02-10,30,x",  # holdout
     "b,2021-01-10,5,x",  # one-time buyer
     "c,2021-02-05,7,x",  # first purchase in the holdout
+    "g,2021-01-02,8,x", "g,2021-01-12,9,x",  # three more repeat customers: enough to fit the models
+    "h,2021-01-03,6,x", "h,2021-01-15,6,x",
+    "i,2021-01-04,3,x", "i,2021-01-18,5,x",
 ]
 BAD_ROWS = [
     ",2021-01-01,1,x",  # null_customer_id
     "d,notadate,1,x",  # unparseable_date
     "e,2021-01-03,-2,x",  # non_positive_amount
-    "f,2021-03-15,4,x",  # after_observation_end
+    "f,2021-03-15,4,x",  # after_observation_end: left out, not quarantined
 ]
 BASE_SETTINGS = (
     "data.source.format=csv",
@@ -67,30 +72,44 @@ def _rows(spark, table: str) -> list[dict]:
     return sorted((r.asDict() for r in spark.table(table).collect()), key=lambda r: (str(r["as_of"]), r["customer_id"]))
 
 
-def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_prepare) -> None:
+@contextlib.contextmanager
+def _captured(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """gda_clv's logger does not propagate to the root: attach pytest's handler to it."""
+    logger = logging.getLogger("gda_clv")
+    logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_prepare, caplog) -> None:
     csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS + BAD_ROWS)
-    summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5")
+    with _captured(caplog):
+        summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5")
     schema = run_prepare.schema
     expected = {
-        "status": "succeeded", "source_rows": 10, "transactions": 6,
-        "customers": 3, "repeat_customers": 1, "calibration_customers": 2, "filtered_cal_customers": 1,
+        "status": "succeeded", "source_rows": 16, "transactions": 12,
+        "customers": 6, "repeat_customers": 4, "calibration_customers": 5, "filtered_cal_customers": 4,
         "calibration_end": "2021-01-31", "observation_end": "2021-02-28", "as_of": "2021-02-28",
         "holdout_days": 28, "freq": "D", "freq_multiplier": 1, "write_mode": "create", "outliers": {"rule": "none"},
         "tables": {"features": f"{schema}.clv_features", "quarantine": f"{schema}.clv_quarantine"},
-        "quarantined": {
-            "total": 4, "share": 0.4,
-            "by_reason": {"after_observation_end": 1, "non_positive_amount": 1, "null_customer_id": 1,
-                          "unparseable_date": 1},
+        "quarantined": {  # the share of the 15 rows inside the window
+            "total": 3, "share": 0.2,
+            "by_reason": {"non_positive_amount": 1, "null_customer_id": 1, "unparseable_date": 1},
         },
+        "excluded": {"after_observation_end": 1},
     }
     assert {k: summary[k] for k in expected} == expected
+    assert "prepare: left out 1 rows dated after the observation end 2021-02-28 (after_observation_end; not " \
+           "quarantined)" in caplog.messages
     assert set(summary["durations"]) == {
         "prepare: read csv source", "prepare: validate", f"prepare: check {schema}.clv_features",
         "prepare: RFM features (D, multiplier 1)", f"prepare: write (create) {schema}.clv_features as_of 2021-02-28",
     }
 
     features = {r["customer_id"]: r for r in _rows(spark, f"{schema}.clv_features")}
-    assert set(features) == {"a", "b", "c"}
+    assert set(features) == {"a", "b", "c", "g", "h", "i"}
     a = features["a"]
     assert [a[c] for c in ("frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout",
                            "monetary_value_holdout", "duration_holdout")] == [1.0, 15.0, 26.0, 20.0, 1.0, 30.0, 28.0]
@@ -104,7 +123,6 @@ def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_pr
         (None, "2021-01-01", "1", "null_customer_id"),
         ("d", "notadate", "1", "unparseable_date"),
         ("e", "2021-01-03", "-2", "non_positive_amount"),
-        ("f", "2021-03-15", "4", "after_observation_end"),
     ], key=str)
     assert {(r["run_id"], r["as_of"]) for r in quarantine} == {(summary["run_id"], D(2021, 2, 28))}
 
@@ -122,7 +140,7 @@ def test_rerun_replaces_its_as_of_and_a_new_as_of_appends(spark, tmp_path: Path,
     assert later["write_mode"] == "append"
     rows = _rows(spark, table)
     assert [r for r in rows if r["as_of"] == D(2021, 2, 28)] == first
-    assert sorted(r["customer_id"] for r in rows if r["as_of"] == D(2021, 2, 20)) == ["a", "b", "c"]
+    assert sorted(r["customer_id"] for r in rows if r["as_of"] == D(2021, 2, 20)) == ["a", "b", "c", "g", "h", "i"]
 
 
 def test_failed_run_leaves_the_previous_tables_as_they_were(spark, tmp_path: Path, run_prepare) -> None:
@@ -134,10 +152,9 @@ def test_failed_run_leaves_the_previous_tables_as_they_were(spark, tmp_path: Pat
     _write_csv(csv, ["a,2021-01-05,99,x", *BAD_ROWS])  # changed data, mostly bad
     with pytest.raises(DataError) as err:
         run_prepare(*BASE_SETTINGS, f"data.source.path={csv}")
-    assert str(err.value) == (
-        "4 of 5 rows (80.0%) failed validation (after_observation_end: 1, non_positive_amount: 1, "
-        "null_customer_id: 1, unparseable_date: 1), above data.quarantine_max_share 5.0%; nothing was written. "
-        "Fix the source, or raise data.quarantine_max_share if these rows are expected."
+    assert str(err.value).startswith(
+        "3 of 4 rows (75.0%) failed validation (non_positive_amount: 1, null_customer_id: 1, unparseable_date: 1), "
+        "above data.quarantine_max_share 5.0%; nothing was written. Most are null_customer_id: "
     )
     assert (_rows(spark, f"{schema}.clv_features"), spark.table(f"{schema}.clv_quarantine").count()) == before
 
@@ -205,9 +222,10 @@ def test_cli_reports_a_user_error_in_the_summary(spark, tmp_path: Path) -> None:
     assert code == 2
     assert json.loads(out.read_text()) == {
         "step": "prepare", "status": "failed",
-        "error": "Source column 'customer_id' (data.source.columns.customer_id) not found; the source has columns: "
-                 "cust, day, value, note. Set data.source.columns.customer_id to the column that holds the "
-                 "customer_id.",
+        "error": "Source columns 'customer_id' (data.source.columns.customer_id); 'transaction_date' "
+                 "(data.source.columns.transaction_date); 'amount' (data.source.columns.amount) not found; the "
+                 "source has columns: cust, day, value, note. Set data.source.columns.customer_id, "
+                 "data.source.columns.transaction_date and data.source.columns.amount to the columns that hold them.",
     }
 
 
@@ -246,17 +264,97 @@ def test_job_file_hands_its_arguments_to_the_prepare_entry_point() -> None:
 
 def test_repeated_transaction_ids_go_to_quarantine_and_the_summary(spark, tmp_path: Path, run_prepare) -> None:
     rows = ["a,2021-01-05,10,o1", "a,2021-01-05,10,o1", "a,2021-01-05,10,o2", "a,2021-01-20,20,o3",
-            "b,2021-01-10,5,o4"]
+            "b,2021-01-10,5,o4", *[row.replace(",x", f",o{i}") for i, row in enumerate(GOOD_ROWS[6:], 5)]]
     csv = _write_csv(tmp_path / "tx.csv", rows)
     summary = run_prepare(
         *BASE_SETTINGS, f"data.source.path={csv}", "data.quarantine_max_share=0.5",
         "data.source.columns={customer_id: cust, transaction_date: day, amount: value, transaction_id: note}",
     )
-    assert summary["transactions"] == 4
-    assert summary["quarantined"] == {"total": 1, "share": 0.2, "by_reason": {"duplicate_transaction_id": 1}}
+    assert summary["transactions"] == 10
+    assert summary["quarantined"] == {"total": 1, "share": 0.090909, "by_reason": {"duplicate_transaction_id": 1}}
     quarantine = spark.table(summary["tables"]["quarantine"]).collect()
     assert [(r["customer_id"], r["transaction_date"], r["amount"], r["reason"]) for r in quarantine] == [
         ("a", "2021-01-05", "10", "duplicate_transaction_id")
     ]
     features = {r["customer_id"]: r for r in _rows(spark, summary["tables"]["features"])}
     assert features["a"]["monetary_value_cal"] == 20.0 and features["a"]["frequency_cal"] == 1.0
+
+
+def test_a_backtest_leaves_later_rows_out_without_counting_them_as_bad(spark, tmp_path: Path, run_prepare) -> None:
+    later = [f"{c},2021-0{m},{m},x" for c in "abcghi" for m in ("3-05", "4-01")]  # a longer log than the window
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS + later)
+    summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}")  # default quarantine_max_share 5%
+    assert (summary["source_rows"], summary["transactions"]) == (24, 12)
+    assert summary["excluded"] == {"after_observation_end": 12}
+    assert summary["quarantined"] == {"total": 0, "share": 0.0, "by_reason": {}}
+    assert not spark.catalog.tableExists(f"{run_prepare.schema}.clv_quarantine") or not spark.table(
+        f"{run_prepare.schema}.clv_quarantine").count()
+
+
+@pytest.mark.parametrize(
+    ("bad", "settings", "message"),
+    [
+        (["j,31/01/2021,5,x", "k,15/01/2021,5,x", "l,28/01/2021,5,x"], (),
+         "Most are unparseable_date: dates in 'day' like '31/01/2021', '15/01/2021', '28/01/2021' do not match "
+         "data.source.date_format (not set, so ISO yyyy-MM-dd is expected); set data.source.date_format to their "
+         "Spark datetime pattern (these look like --set data.source.date_format=dd/MM/yyyy)."),
+        (["j,2021-01-05,1e308,x", "k,2021-01-06,1e12,x"], (),
+         "Most are implausible_amount: amounts in 'value' like '1e308', '1e12' are above data.validation.max_amount: "
+         "check the unit of data.source.columns.amount, or raise data.validation.max_amount if they are real."),
+        (["j,1850-01-05,5,x", "k,0099-01-06,5,x"], (),
+         "Most are implausible_date: dates in 'day' like '1850-01-05', '0099-01-06' are before "
+         "data.validation.earliest_date: check data.source.date_format (a two-digit year reads as year 99), or "
+         "lower data.validation.earliest_date if they are real."),
+        (["j,2021-01-05,-5,x", "k,2021-01-06,-2.5,x"], (),
+         "Most are non_positive_amount (like '-5', '-2.5'). Fix the source, or raise data.quarantine_max_share if "
+         "these rows are expected."),
+    ],
+    ids=["date-format", "max-amount", "earliest-date", "returns-fallback"],
+)
+def test_the_share_error_names_the_fix_for_the_dominant_reason(
+    spark, tmp_path: Path, run_prepare, bad, settings, message
+) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", GOOD_ROWS + bad)
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, f"data.source.path={csv}", *settings)
+    assert str(err.value).endswith(message)
+    assert not spark.catalog.tableExists(f"{run_prepare.schema}.clv_features")
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["a,2021-01-05,10,x", "a,2021-01-20,20,x"],
+         "only 1 customer bought on or before the calibration end; the frequency model needs at least 5. Use more "
+         "customers, or move the calibration end (2021-01-31) later: set data.calibration_end or a smaller "
+         "data.holdout_days."),
+        ([f"{c},2021-01-0{i},10,x" for i, c in enumerate("abcdef", 1)],
+         "nobody of the 6 calibration customers bought again before the calibration end: the models learn from "
+         "repeat purchases. Use more customers, or move the calibration end (2021-01-31) later: set "
+         "data.calibration_end or a smaller data.holdout_days."),
+        ([f"{c},2021-01-0{i},10,x" for i, c in enumerate("abcdef", 1)] + ["a,2021-01-20,5,x"],
+         "only 1 of the 6 calibration customers bought again with positive spend; the Gamma-Gamma model needs at "
+         "least 4. Use more customers, or move the calibration end (2021-01-31) later: set data.calibration_end or "
+         "a smaller data.holdout_days."),
+    ],
+    ids=["single-customer", "nobody-repeats", "too-few-repeaters"],
+)
+def test_degenerate_data_fails_in_one_short_message_before_any_write(
+    spark, tmp_path: Path, run_prepare, rows, message
+) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", rows)
+    with pytest.raises(DataError) as err:
+        run_prepare(*BASE_SETTINGS, f"data.source.path={csv}")
+    assert str(err.value) == message
+    assert not spark.catalog.tableExists(f"{run_prepare.schema}.clv_features")
+
+
+def test_float_customer_ids_are_read_as_integers_with_a_warning(spark, tmp_path: Path, run_prepare, caplog) -> None:
+    csv = _write_csv(tmp_path / "tx.csv", [row.replace("a,", "10020.0,") for row in GOOD_ROWS])
+    with _captured(caplog):
+        summary = run_prepare(*BASE_SETTINGS, f"data.source.path={csv}")
+    assert summary["customer_ids_read_as_integers"] == 4
+    assert "prepare: 4 customer ids are whole numbers written as floats (like '10020.0'); read as integers. " \
+           "Export them as integers or text to silence this." in caplog.messages
+    customers = {r["customer_id"] for r in _rows(spark, summary["tables"]["features"])}
+    assert customers == {"10020", "b", "c", "g", "h", "i"}

@@ -35,14 +35,15 @@ def _context(spark, state: Path, schema: str, *extra: str) -> JobContext:
         f"runtime.state_dir={state}", f"tables.schema={schema}", "data.freq=W", "data.freq_multiplier=1",
         "output.write_csv=true", "output.keep_last=2", "projection.month=lifetimes", *extra,
     )
-    return JobContext(env="local", spark=spark, overrides=overrides)
+    context = JobContext(env="local", spark=spark, overrides=overrides)
+    context.setup_mlflow()  # what gda-clv does at the edge
+    return context
 
 
 @pytest.fixture()
 def ctx(spark, tmp_path: Path) -> Iterator[JobContext]:
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     context = _context(spark, tmp_path, f"proj_{uuid.uuid4().hex[:8]}")
-    context.setup_mlflow()
     yield context
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])

@@ -34,7 +34,9 @@ def ctx(spark, tmp_path: Path, cdnow_subset: Path) -> Iterator[JobContext]:
         "model.frequency.tuning.max_evals=2", "model.monetary.tuning.max_evals=2", "output.write_csv=true",
         "data.observation_end=null",  # the later steps learn the as_of from prepare, not from the config
     )
-    yield JobContext(env="local", spark=spark, overrides=overrides)
+    context = JobContext(env="local", spark=spark, overrides=overrides)
+    context.setup_mlflow()  # what gda-clv does at the edge
+    yield context
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
 

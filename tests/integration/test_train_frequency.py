@@ -34,7 +34,9 @@ def make_context(spark, state: Path, tag: str, *extra: str) -> JobContext:
         f"model.registry.monetary_name=mon_{tag}", "model.frequency.tuning.max_evals=3",
         "model.monetary.tuning.max_evals=3", *extra,
     )
-    return JobContext(env="local", spark=spark, overrides=overrides)
+    context = JobContext(env="local", spark=spark, overrides=overrides)
+    context.setup_mlflow()  # what gda-clv does at the edge before a step that logs to MLflow
+    return context
 
 
 def write_features(ctx: JobContext, transactions: pd.DataFrame) -> None:

@@ -33,6 +33,7 @@ def test_wheel_ships_config_and_entry_points(wheel: Path) -> None:
         entry_points = archive.read(f"gda_clv-{__version__}.dist-info/entry_points.txt").decode()
         requires = archive.read(f"gda_clv-{__version__}.dist-info/METADATA").decode()
     assert {"gda_clv/conf/base.yml", "gda_clv/conf/environments/prod.yml", "gda_clv/conf/models/NOAM/clv.yml"} <= names
+    assert "gda_clv/utils/job_gen/dbx_reader.py" in names  # job-gen runs it with the dbx venv's python
     for step in ("clv_prepare", "clv_train_frequency", "clv_train_monetary", "clv_project", "clv_run"):
         assert f"{step} = gda_clv.cli:" in entry_points
     assert "gda-clv = gda_clv.cli:main" in entry_points

@@ -6,6 +6,7 @@ import importlib.util
 import inspect
 import io
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ def _sphinx(builder: str, out: Path, doctrees: Path, *extra: str) -> subprocess.
 @pytest.mark.slow
 def test_site_builds_without_warnings_and_its_examples_run(tmp_path: Path) -> None:
     doctrees = tmp_path / "doctrees"
+    shutil.rmtree(DOCS / "generated", ignore_errors=True)  # stubs of modules that no longer exist would warn
     html = _sphinx("html", tmp_path / "html", doctrees, "-E")
     assert html.returncode == 0, html.stderr[-4000:]
     for page in ("index", "getting-started", "concepts", "configuration", "deploying", "operating", "api", "DEVELOPING",
@@ -112,3 +114,85 @@ def test_rst_check_sees_the_problems_it_claims() -> None:
     assert _rst_problems("Summary.\n\n- a\n- b\nunindented text") != []
     assert _rst_problems("Has fit / params_ / predict.") != []
     assert _rst_problems("Summary with :class:`gda_clv.errors.ConfigError`.\n\n- a\n- b\n\nText.") == []
+
+
+# ---- the Markdown documents point only to files a clone has and names that exist --------------------------------
+MARKDOWN = [*sorted(DOCS.glob("*.md")), ROOT / "README.md", ROOT / "bench" / "README.md"]
+CODE = re.compile(r"```.*?```|`[^`\n]+`|\]\(([^)\s]+)\)", re.S)
+PATH = re.compile(r"[\w.-]+(?:/[\w.*<>{},-]*)+|[\w-]+\.(?:py|yml|yaml|md|txt|toml|json|sh)\b")
+NAME = re.compile(r"\bgda_clv(?:\.\w+)*:\w+|\bgda_clv(?:\.\w+)+")
+
+
+def _git(*args: str) -> list[str]:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+
+
+def _expand(token: str) -> list[str]:
+    """``a/{b,c}.py`` -> ``a/b.py``, ``a/c.py``."""
+    match = re.search(r"\{([^{}]*)\}", token)
+    if not match:
+        return [token]
+    return [out for alt in match.group(1).split(",")
+            for out in _expand(token[:match.start()] + alt + token[match.end():])]
+
+
+def _code(text: str) -> str:
+    """The code spans, code blocks and link targets of a Markdown text."""
+    return "\n".join(m.group(1) or m.group(0) for m in CODE.finditer(text))
+
+
+def _missing_paths(text: str, tracked: set[str]) -> list[str]:
+    """Repository paths in ``text``'s code that a clone does not have (ignored, i.e. generated, paths excepted)."""
+    tops = {path.split("/", 1)[0] for path in tracked}
+    candidates = set()
+    for token in PATH.findall(_code(text)):
+        for path in _expand(token.rstrip(".,:;")):
+            path = re.split(r"[<*]|\.\.\.", path)[0].removeprefix("./")
+            if path.split("/", 1)[0] in tops and path.rstrip("/") not in {"", "."}:
+                candidates.add(path)
+    present = {p for p in candidates if p.rstrip("/") in tracked or any(t.startswith(p.rstrip("/") + "/")
+                                                                        for t in tracked)}
+    ignored = set(_git("check-ignore", "--no-index", *sorted(candidates - present))) if candidates - present else set()
+    return sorted(candidates - present - ignored)
+
+
+def _missing_names(text: str) -> list[str]:
+    missing = []
+    for name in sorted(set(NAME.findall(text))):
+        dotted = name.replace(":", ".")
+        try:
+            _docstring(dotted)
+        except (AssertionError, AttributeError):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_markdown_points_to_files_and_names_that_exist(doc: Path) -> None:
+    tracked = set(_git("ls-files"))
+    assert tracked, "needs a git checkout"
+    text = doc.read_text(encoding="utf-8")
+    assert _missing_paths(text, tracked) == []
+    assert _missing_names(text) == []
+
+
+def test_developing_md_names_only_real_job_context_attributes() -> None:
+    from dataclasses import fields
+
+    from gda_clv.utils.common import JobContext
+
+    source = inspect.getsource(JobContext)
+    known = {f.name for f in fields(JobContext)} | {n for n in dir(JobContext) if not n.startswith("_")}
+    known |= set(re.findall(r"self\.(\w+) =", source))
+    used = set(re.findall(r"\bctx\.(\w+)", (DOCS / "DEVELOPING.md").read_text()))
+    assert used and used <= known, sorted(used - known)
+
+
+def test_reference_checks_see_what_is_missing() -> None:
+    tracked = {"gda_clv/cli.py", "conf/base.yml", "docs/conf.py"}
+    text = ("`gda_clv/cli.py`, `gda_clv/gone.py`, `conf/{base,extra}.yml`, `conf/deployment.yml` (ignored), "
+            "`docs/_build/html`, `gda_clv/pipelines/<step>.py`, BG/NBD, `gda_clv.utils.common:JobContext`, "
+            "`gda_clv.utils.common:NoSuchThing`, `gda_clv.nowhere`\n```\ngda_clv/utils/{common,gone}.py\n```")
+    assert _missing_paths(text, tracked) == ["conf/extra.yml", "gda_clv/gone.py", "gda_clv/pipelines/",
+                                             "gda_clv/utils/common.py", "gda_clv/utils/gone.py"]
+    assert _missing_names(text) == ["gda_clv.nowhere", "gda_clv.utils.common:NoSuchThing"]

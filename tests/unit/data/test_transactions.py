@@ -61,9 +61,8 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_raw_values(spark) -> N
         ("i", "2021-01-01", "NaN", "unparseable_amount"),
         ("j", "2021-01-01", "0", "non_positive_amount"),
         ("k", "2021-01-01", "-4.5", "non_positive_amount"),
-        ("l", "2021-03-01", "2.0", "after_observation_end"),
     ], key=str)
-    assert result.clean.count() + result.quarantined.count() == len(rows)
+    assert result.clean.count() + result.quarantined.count() == len(rows) - 1  # "l" is left out, not bad
 
 
 def test_date_format_and_typed_sources(spark) -> None:
@@ -79,12 +78,78 @@ def test_date_format_and_typed_sources(spark) -> None:
     assert [tuple(r) for r in clean] == [("7", dt.date(2021, 5, 6), 1.25)]
 
 
-def test_observation_end_day_itself_is_kept(spark) -> None:
-    rows = [("a", "2021-02-28", "1"), ("a", "2021-03-01", "1")]
+def test_rows_after_the_observation_end_are_left_out_not_quarantined(spark) -> None:
+    rows = [("a", "2021-02-28", "1"), ("a", "2021-03-01", "1"), ("b", "2021-03-02", "-1")]
     raw = spark.createDataFrame(rows, "cust string, day string, value string")
-    result = tx.validate_transactions(raw, MAPPING, observation_end=dt.date(2021, 2, 28))
-    assert [r["transaction_date"] for r in result.clean.collect()] == [dt.date(2021, 2, 28)]
-    assert [r["reason"] for r in result.quarantined.collect()] == ["after_observation_end"]
+    parsed = tx.parse_transactions(raw, MAPPING, observation_end=dt.date(2021, 2, 28))
+    result = tx.split_parsed(parsed)
+    assert [r["transaction_date"] for r in result.clean.collect()] == [dt.date(2021, 2, 28)]  # the day itself kept
+    assert result.quarantined.count() == 0  # outside the window, even with a bad amount: not judged
+    counts = tx.validation_counts(parsed)
+    assert (counts.rows, counts.by_reason, counts.excluded) == (3, {}, {"after_observation_end": 2})
+
+
+def test_missing_columns_are_all_named_in_one_message(spark) -> None:
+    raw = spark.createDataFrame([("a", "2021-01-01", "1.0")], "client string, date string, total string")
+    with pytest.raises(DataError) as err:
+        tx.validate_transactions(raw, MAPPING)
+    assert str(err.value) == (
+        "Source columns 'cust' (data.source.columns.customer_id); 'day' (data.source.columns.transaction_date); "
+        "'value' (data.source.columns.amount) not found; the source has columns: client, date, total. Set "
+        "data.source.columns.customer_id, data.source.columns.transaction_date and data.source.columns.amount to "
+        "the columns that hold them."
+    )
+
+
+@pytest.mark.parametrize(("header", "shown"), [("cust;day;value", ";"), ("cust\tday\tvalue", "\\t")])
+def test_a_file_read_as_one_delimited_column_names_the_delimiter_option(spark, header, shown) -> None:
+    raw = spark.createDataFrame([("a;2021-01-01;1.0",)], [header])
+    with pytest.raises(DataError) as err:
+        tx.validate_transactions(raw, MAPPING)
+    assert str(err.value).endswith(
+        f"It was read as one column whose name holds '{shown}': the file is delimited by it. "
+        f"Set the reader's delimiter: --set 'data.source.options={{sep: \"{shown}\"}}'."
+    )
+
+
+def test_implausible_dates_and_amounts_are_quarantined_within_the_bounds(spark) -> None:
+    rows = [("a", "2021-01-01", "10"), ("b", "0099-05-01", "10"), ("c", "1850-01-01", "10"),
+            ("d", "2021-01-01", "1e308"), ("e", "1970-01-01", "1000000000")]
+    raw = spark.createDataFrame(rows, "cust string, day string, value string")
+    result = tx.validate_transactions(raw, MAPPING, earliest_date=dt.date(1970, 1, 1), max_amount=1e9)
+    assert sorted(r["customer_id"] for r in result.clean.collect()) == ["a", "e"]  # both bounds are inclusive
+    assert sorted(tuple(r) for r in result.quarantined.collect()) == [
+        ("b", "0099-05-01", "10", "implausible_date"), ("c", "1850-01-01", "10", "implausible_date"),
+        ("d", "2021-01-01", "1e308", "implausible_amount"),
+    ]
+    unbounded = tx.validate_transactions(raw, MAPPING)
+    assert unbounded.quarantined.count() == 0
+
+
+def test_float_customer_ids_are_read_as_integers_or_quarantined(spark) -> None:
+    rows = [(10020.0, "2021-01-01", 1.0), (10020.5, "2021-01-01", 1.0), (9.007199254743e15, "2021-01-01", 1.0),
+            (float("nan"), "2021-01-01", 1.0)]
+    raw = spark.createDataFrame(rows, "cust double, day string, value double")
+    parsed = tx.parse_transactions(raw, MAPPING)
+    result = tx.split_parsed(parsed)
+    assert [r["customer_id"] for r in result.clean.collect()] == ["10020"]
+    assert sorted((r["customer_id"], r["reason"]) for r in result.quarantined.collect()) == [
+        ("10020.5", "non_integral_customer_id"), ("9.007199254743E15", "imprecise_customer_id"),
+        ("NaN", "null_customer_id"),  # pandas' missing value
+    ]
+    counts = tx.validation_counts(parsed)
+    assert (counts.integral_float_ids, counts.integral_float_id_example) == (1, "10020.0")
+
+    text = [(" 10020.0 ",), ("10020",), ("10020.50",), ("9.007199254743E15",), ("A-1.0",), ("1E5",), ("7.00",)]
+    raw = spark.createDataFrame([(cid, "2021-01-01", "1") for (cid,) in text], "cust string, day string, value string")
+    parsed = tx.parse_transactions(raw, MAPPING)
+    result = tx.split_parsed(parsed)
+    assert sorted(r["customer_id"] for r in result.clean.collect()) == ["10020", "10020", "1E5", "7", "A-1.0"]
+    assert sorted((r["customer_id"], r["reason"]) for r in result.quarantined.collect()) == [
+        ("10020.50", "non_integral_customer_id"), ("9.007199254743E15", "imprecise_customer_id"),
+    ]
+    counts = tx.validation_counts(parsed)
+    assert (counts.integral_float_ids, counts.integral_float_id_example) == (2, " 10020.0 ")
 
 
 def test_zero_amounts_can_count_as_purchases_but_returns_never_do(spark) -> None:

@@ -13,7 +13,7 @@ ROWS = [
     (None, "2021-01-02", "1"),
     ("c", "2021-01-02", "-1"),
     ("d", "2021-03-01", "3"),
-    ("e", "2021-03-05", "oops"),
+    ("e", "2021-02-05", "oops"),
 ]
 
 
@@ -31,7 +31,7 @@ def test_raw_strings_are_kept_for_quarantined_rows_only(spark) -> None:
         (None, dt.date(2021, 1, 2), 1.0, None, "2021-01-02", "1", "null_customer_id"),
         ("c", dt.date(2021, 1, 2), -1.0, "c", "2021-01-02", "-1", "non_positive_amount"),
         ("d", dt.date(2021, 3, 1), 3.0, "d", "2021-03-01", "3", "after_observation_end"),
-        ("e", dt.date(2021, 3, 5), None, "e", "2021-03-05", "oops", "unparseable_amount"),
+        ("e", dt.date(2021, 2, 5), None, "e", "2021-02-05", "oops", "unparseable_amount"),
     ], key=str)
 
 
@@ -39,15 +39,15 @@ def test_validation_counts_in_one_aggregation(spark) -> None:
     counts = tx.validation_counts(_parsed(spark))
     assert counts == tx.ValidationCounts(
         rows=7,
-        by_reason={"after_observation_end": 1, "non_positive_amount": 1, "null_customer_id": 1,
-                   "unparseable_amount": 1},
+        by_reason={"non_positive_amount": 1, "null_customer_id": 1, "unparseable_amount": 1},
         clean_rows=3,
         first_clean=dt.date(2021, 1, 1),
         last_clean=dt.date(2021, 2, 28),
+        excluded={"after_observation_end": 1},
     )
     open_ended = tx.validation_counts(_parsed(spark, observation_end=None))
     assert (open_ended.clean_rows, open_ended.last_clean) == (4, dt.date(2021, 3, 1))
-    assert "after_observation_end" not in open_ended.by_reason
+    assert open_ended.excluded == {}
 
 
 def test_validation_counts_without_clean_rows(spark) -> None:

@@ -7,11 +7,11 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data
 
 from gda_clv.data.synthetic import generate_transactions
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.tuning import tune_frequency, tune_monetary, weighted_loss
+from gda_clv.models.tuning import failure_summary, tune_frequency, tune_monetary, weighted_loss
 
 PARAMS = {"r": 0.5, "alpha": 10.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 3.8, "v": 15.0}
 KEYS = ["frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout"]
@@ -114,3 +114,39 @@ def test_bad_settings_name_the_fields(features: pd.DataFrame) -> None:
     with pytest.raises(DataError) as err:
         tune_frequency(features[["frequency_cal"]], ["bgnbd"], (1e-4, 0.01), 5)
     assert str(err.value).startswith("Cannot tune the frequency model: missing columns ['recency_cal', 'T_cal',")
+
+
+FREQUENCY_COLUMNS = ["frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout"]
+
+
+def test_nobody_repeating_is_refused_before_any_fit() -> None:
+    groups = pd.DataFrame([(0, 0, 30, 10, 0)] * 50 + [(0, 0, 20, 10, 1)] * 10, columns=FREQUENCY_COLUMNS)
+    with pytest.raises(DataError) as err:
+        tune_frequency(groups, ["bgnbd"], (1e-6, 0.1), 20)
+    assert str(err.value) == (
+        "Cannot tune the frequency model: none of the 60 customers bought again in the calibration period, and the "
+        "models learn from repeat purchases; use more data or a later calibration end."
+    )
+
+
+def test_every_trial_failing_is_told_once_not_per_trial() -> None:
+    same = pd.DataFrame([(5, 30, 30, 10, 0)] * 50, columns=FREQUENCY_COLUMNS)  # identical customers: no optimum
+    with pytest.raises(ModelError) as err:
+        tune_frequency(same, ["bgnbd"], (1e-6, 0.1), 20)
+    assert str(err.value) == (
+        "No frequency model configuration could be fitted: 20 of 20 trials failed: The bgnbd (model.frequency.type) "
+        "fit did not converge. 5 attempts: a parameter ran off to 0 or infinity. Try a larger "
+        "model.frequency.penalizer (e.g. 0.01) or another model.frequency.type (bgnbd, mbgnbd, pareto_nbd), and "
+        "check that the calibration period holds enough repeat purchases."
+    )
+
+
+def test_failure_summary_counts_each_kind_of_error() -> None:
+    trials = pd.DataFrame({
+        "status": ["fail", "fail", "ok", "fail", "fail", "fail", "fail"],
+        "error": ["penalizer=0.1: spend is not finite", "penalizer=0.02: spend is not finite", "", "boom 1",
+                  "x", "y", "z"],
+    })
+    assert failure_summary(trials) == (
+        "6 of 7 trials failed: 2 x penalizer=0.1: spend is not finite; 1 x boom 1; 1 x x; and 2 other kinds of error"
+    )

@@ -5,17 +5,26 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gda_clv.errors import ConfigError
-from gda_clv.utils.config_utils import load_config, merge_layers, parse_set
+from gda_clv.utils.config_utils import load_config, merge_layers, parse_set, parse_yaml_mapping
+
+SHIPPED = Path(__file__).resolve().parents[3] / "conf"
 
 
 @pytest.fixture()
 def conf(tmp_path: Path) -> Path:
     (tmp_path / "environments").mkdir()
     (tmp_path / "models" / "EMEA").mkdir(parents=True)
-    (tmp_path / "base.yml").write_text("region: EMEA\ndata:\n  freq: D\n  holdout_days: 100\n")
-    (tmp_path / "models" / "EMEA" / "clv.yml").write_text("model:\n  frequency:\n    penalizer: 0.5\n")
+    # the shipped defaults (every key; the schema has none), with this test's own values on top
+    base = parse_yaml_mapping((SHIPPED / "base.yml").read_text(), "base.yml")
+    base["region"] = "EMEA"
+    base["data"].update(freq="D", holdout_days=100)
+    (tmp_path / "base.yml").write_text(yaml.safe_dump(base))
+    model = parse_yaml_mapping((SHIPPED / "models" / "NOAM" / "clv.yml").read_text(), "clv.yml")
+    model["model"]["frequency"]["penalizer"] = 0.5
+    (tmp_path / "models" / "EMEA" / "clv.yml").write_text(yaml.safe_dump(model))
     (tmp_path / "environments" / "dev.yml").write_text("data:\n  freq: W\nmodel:\n  frequency:\n    type: mbgnbd\n")
     (tmp_path / "environments" / "local.yml").write_text("")
     return tmp_path
@@ -48,7 +57,7 @@ def test_origins_name_the_layer_that_set_each_key(conf: Path) -> None:
     assert merged.origin_of("data.holdout_days") == str(conf / "base.yml")
     assert merged.origin_of("model.frequency.penalizer") == str(conf / "models" / "EMEA" / "clv.yml")
     assert merged.origin_of("data.freq_multiplier") == "--set data.freq_multiplier=7"
-    assert merged.origin_of("projection.horizon_months") == "defaults"
+    assert merged.origin_of("projection.horizon_months") == str(conf / "base.yml")
 
 
 def test_unknown_environment(conf: Path) -> None:
@@ -61,7 +70,7 @@ def test_unknown_key_lists_allowed_keys(conf: Path) -> None:
     assert _error(conf, "data.frq=W") == (
         "invalid configuration (1 problem):\n"
         "  - unknown key 'data.frq'; allowed under 'data': calibration_end, freq, freq_multiplier, holdout_days, "
-        "keep_zero_amounts, observation_end, outliers, quarantine_max_share, skip_if_unchanged, source "
+        "keep_zero_amounts, observation_end, outliers, quarantine_max_share, skip_if_unchanged, source, validation "
         "(from --set data.frq=W)"
     )
 
@@ -117,12 +126,12 @@ def test_cross_field_rules_name_the_keys_and_their_files(conf: Path) -> None:
     assert _error(conf, "projection.tier_labels=[a, b]") == (
         "invalid configuration (1 problem):\n"
         "  - 'projection': tier_labels needs one more entry than tier_quantiles (3 quantiles, 2 labels) "
-        "(from --set projection.tier_labels=[a, b])"
+        f"(from --set projection.tier_labels=[a, b], {conf / 'base.yml'})"
     )
     assert _error(conf, "model.monetary.tuning.penalizer_min=1") == (
         "invalid configuration (1 problem):\n"
         "  - 'model.monetary.tuning': penalizer_min (1.0) must be below penalizer_max (0.1) "
-        "(from --set model.monetary.tuning.penalizer_min=1)"
+        f"(from {conf / 'models' / 'EMEA' / 'clv.yml'}, --set model.monetary.tuning.penalizer_min=1)"
     )
 
 
@@ -178,8 +187,45 @@ def test_relative_state_dir_is_anchored_at_the_project_root(tmp_path: Path, monk
     assert resolve_state_dir(".gda_clv", shipped) == tmp_path / "home" / ".gda_clv"
 
 
+def test_the_schema_holds_no_defaults_and_the_shipped_files_set_every_key() -> None:
+    """One home per default: conf/base.yml + conf/models/<region>/clv.yml, never the schema too."""
+    from pydantic import BaseModel
+
+    from gda_clv.utils.config_schema import Config
+
+    def fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, bool]]:
+        found = []
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{field.alias or name}"
+            found.append((key, field.is_required()))
+            inner = field.annotation
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                found += fields(inner, f"{key}.")
+        return found
+
+    with_defaults = [key for key, required in fields(Config) if not required]
+    assert with_defaults == []
+    load_config("local", SHIPPED)  # and the shipped files give every key a value
+
+
+def test_a_key_missing_from_the_shipped_files_names_it_and_where_defaults_live(conf: Path) -> None:
+    base = conf / "base.yml"
+    base.write_text(base.read_text().replace("  keep_zero_amounts: false\n", ""))
+    message = _error(conf)
+    assert "'data.keep_zero_amounts' is required: every key has its default in conf/base.yml" in message
+
+
 def test_a_region_without_model_settings_is_an_error(conf: Path) -> None:
     message = _error(conf, "region=APAC")
     assert "region 'APAC' (from --set region=APAC) has no model settings" in message
     assert str(conf / "models" / "APAC" / "clv.yml") in message
     assert message.endswith("Set region to one of EMEA, or create that file (conf/models/NOAM/clv.yml is an example).")
+
+
+def test_yaml_is_read_by_one_function() -> None:
+    """Every YAML file or text gda_clv reads goes through parse_yaml_mapping (dates stay text, errors name the file)."""
+    package = Path(__file__).resolve().parents[3] / "gda_clv"
+    readers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if any(f"yaml.{call}(" in p.read_text() for call in ("safe_load", "load", "full_load")))
+    # dbx_reader.py runs inside dbx's own venv, where gda_clv is not installed.
+    assert readers == ["utils/config_utils.py", "utils/job_gen/dbx_reader.py"]

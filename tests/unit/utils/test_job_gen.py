@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,9 @@ def project(tmp_path: Path) -> Path:
     shutil.copy(REPO / "conf" / "templates.yml", tmp_path / "conf" / "templates.yml")
     for env in ("dev", "staging", "prod"):
         shutil.copy(REPO / "conf" / "environments" / f"{env}.yml", tmp_path / "conf" / "environments" / f"{env}.yml")
+    for rel in ("base.yml", "models", "dashboards"):  # the tables' names and the dashboard template
+        copy = shutil.copytree if (REPO / "conf" / rel).is_dir() else shutil.copy
+        copy(REPO / "conf" / rel, tmp_path / "conf" / rel)
     for rel in JOB_FILES:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("import sys\n")
@@ -93,7 +98,8 @@ def test_generating_twice_gives_identical_bytes(project: Path) -> None:
     generate(project)
     second = {p: p.read_bytes() for p in sorted((project / "conf").rglob("*.yml"))}
     assert first == second
-    assert len(first) == 1 + 3 + 1 + 1 + 2  # templates, 3 environments, deployment, databricks.yml, 2 resources
+    # templates, 3 environments, base.yml, the region's models file, deployment, databricks.yml, 2 jobs, dashboards
+    assert len(first) == 1 + 3 + 1 + 1 + 1 + 1 + 2 + 1
 
 
 def _from_bundle(job: dict[str, Any]) -> dict[str, Any]:
@@ -217,8 +223,8 @@ def test_unknown_deployment_setting(project: Path) -> None:
     message = broken(project, "  pause_schedules: true", "  pause_schedule: true", "conf/environments/dev.yml")
     assert message == (
         f"{project}/conf/environments/dev.yml: deployment.pause_schedule is not a known setting; allowed: "
-        "['access_control', 'cluster_sizes', 'job_name_prefix', 'notifications', 'pause_schedules', "
-        "'permissions', 'remove_tasks', 'spark_version', 'workspace']"
+        "['access_control', 'cluster_sizes', 'dashboard', 'job_name_prefix', 'notifications', 'pause_schedules', "
+        "'permissions', 'quality_monitor', 'remove_tasks', 'spark_version', 'webhook_notifications', 'workspace']"
     )
 
 
@@ -333,7 +339,7 @@ def test_volume_must_be_a_unity_catalog_volume(project: Path) -> None:
 def _bundle(project: Path) -> dict[str, str]:
     generate(project)
     folder = project / "conf" / "bundle"
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.yml"))}
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize(("file", "old", "new", "expected"), [
@@ -355,6 +361,10 @@ def _bundle(project: Path) -> dict[str, str]:
      "resources/clv-training.yml.targets.dev.resources: unknown field(s) ['pipelinez']"),
     ("resources/clv-training.yml", "- whl: ../../../dist/*.whl", "- whl: dbfs:/FileStore/gda_clv.whl",
      "bundle resources/clv-training.yml: references DBFS root"),
+    ("resources/dashboards.yml", "file_path: ../dashboards/clv.dev", "file_path: ../dashboard/clv.dev",
+     "bundle resources/dashboards.yml: dashboard 'clv' file_path ../dashboard/clv.dev.lvdash.json is not in"),
+    ("resources/dashboards.yml", "embed_credentials: false", "embed_credential: false",
+     "resources/dashboards.yml.targets.dev.resources.dashboards.clv: databricks-bundles rejected it"),
 ])
 def test_broken_bundle_is_rejected(project: Path, file: str, old: str, new: str, expected: str) -> None:
     from gda_clv.utils.bundle_check import check_bundle
@@ -366,3 +376,78 @@ def test_broken_bundle_is_rejected(project: Path, file: str, old: str, new: str,
     with pytest.raises(ConfigError) as info:
         check_bundle(files)
     assert str(info.value).startswith(expected), str(info.value)
+
+
+def test_rendered_files_are_not_committed() -> None:
+    """They carry the commit being deployed, which a committed copy cannot: job-gen writes them at deploy time."""
+    rendered = ["conf/deployment.yml", "conf/bundle/databricks.yml", "conf/bundle/resources/clv-training.yml",
+                ".dbx/project.json"]
+    tracked = subprocess.run(["git", "ls-files", "conf/deployment.yml", "conf/bundle", ".dbx"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == []
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *rendered], cwd=REPO, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == rendered
+
+
+# ---- failure notifications per environment (issue 12) ----
+
+def test_failure_notifications_render_into_deployment_and_bundle(project: Path) -> None:
+    """E-mail and webhook destinations of each environment file reach every job, in dbx's file and the bundle."""
+    generate(project)
+    deployment = yaml.safe_load((project / "conf" / "deployment.yml").read_text())["environments"]
+    for env in ("dev", "staging", "prod"):
+        spec = yaml.safe_load((project / "conf" / "environments" / f"{env}.yml").read_text())["deployment"]
+        webhooks = {"on_failure": [{"id": i} for i in spec["webhook_notifications"]["on_failure"]]}
+        bundle = yaml.safe_load((project / "conf" / "bundle" / "resources" / "clv-scoring.yml").read_text())
+        jobs = [*deployment[env]["workflows"], bundle["targets"][env]["resources"]["jobs"]["clv-scoring"]]
+        for job in jobs:
+            assert job["email_notifications"] == spec["notifications"]
+            assert job["webhook_notifications"] == webhooks
+
+
+@pytest.mark.parametrize(("new", "expected"), [
+    ("on_failure: [slack-alerts]", "'slack-alerts' is not a list of notification destination ids"),
+    ("on_failure: 00000000-0000-0000-0000-00000000da01", "is not a list of notification destination ids"),
+    ("on_failur: [00000000-0000-0000-0000-00000000da01]", "webhook_notifications.on_failur is not a job event"),
+])
+def test_webhook_destinations_are_checked(project: Path, new: str, expected: str) -> None:
+    message = broken(project, "on_failure: [00000000-0000-0000-0000-00000000da01]", new, "conf/environments/dev.yml")
+    assert "conf/environments/dev.yml: deployment.webhook_notifications." in message and expected in message
+
+
+def test_failure_notifications_pass_dbx_reader(project: Path) -> None:
+    """dbx 0.8.19's own reader (its own venv, as `make validate-deploy` runs it) accepts the notifications."""
+    dbx_python = REPO / ".venv-deploy" / "bin" / "python"
+    if not dbx_python.exists():
+        pytest.skip("needs .venv-deploy (make .venv-deploy)")
+    generate(project)
+    found = job_gen.check_with_dbx(project / "conf" / "deployment.yml", dbx_python)
+    assert found["dev"] == ["dev-clv-training", "dev-clv-scoring"]
+
+
+# ---- the AI/BI dashboard in the bundle (issue 12) ----
+
+def test_dashboard_is_a_bundle_resource_per_environment(project: Path) -> None:
+    generate(project)
+    bundle = project / "conf" / "bundle"
+    resources = yaml.safe_load((bundle / "resources" / "dashboards.yml").read_text())["targets"]
+    assert sorted(resources) == ["dev", "prod", "staging"]
+    for env, target in resources.items():
+        spec = yaml.safe_load((project / "conf" / "environments" / f"{env}.yml").read_text())["deployment"]
+        dashboard = target["resources"]["dashboards"]["clv"]
+        assert dashboard["warehouse_id"] == spec["dashboard"]["warehouse_id"]
+        rendered = json.loads((bundle / "resources" / dashboard["file_path"]).read_text())
+        assert f"FROM gda_{env}.clv.clv_predictions" in json.dumps(rendered)
+    assert "resources/*.yml" in yaml.safe_load((bundle / "databricks.yml").read_text())["include"]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ('warehouse_id: "1111111111d00001"', 'warehouse: "1111111111d00001"', "deployment.dashboard needs warehouse_id"),
+    ("FROM __MONITORING_TABLE__", "FROM gda_prod.clv.clv_monitoring", "dataset 'monitoring_metrics': queries "
+                                                                      "['gda_prod.clv.clv_monitoring']"),
+    ('"datasetName": "latest_top_customers"', '"datasetName": "top"', "dataset 'top' does not exist"),
+])
+def test_broken_dashboard_is_rejected(project: Path, old: str, new: str, expected: str) -> None:
+    file = "conf/environments/dev.yml" if "warehouse" in old else "conf/dashboards/clv.lvdash.json"
+    assert expected in broken(project, old, new, file)

@@ -150,3 +150,12 @@ def test_env_models_are_the_environments_registered_models(repo: tuple[Path, lis
                  "--env-models", "--registry-uri", uri, "--summary-json", str(summary)]) == 1
     names = [row["name"] for row in json.loads(summary.read_text())["problems"]]
     assert names == ["clv_frequency@champion", "clv_monetary@champion"]
+
+
+def test_a_deployment_file_that_is_not_a_mapping_names_the_file(tmp_path: Path) -> None:
+    deployment = tmp_path / "deployment.yml"
+    deployment.write_text("- just\n- a list\n")
+    from gda_clv.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{deployment}: the top level must be a mapping of keys, got list$"):
+        meta.deployment_problems(deployment, "abc")

@@ -1,10 +1,8 @@
-"""save_to_blob: dated run folders, cleanup, failure safety, lineage JSON, commit id."""
+"""save_to_blob: dated run folders, cleanup, failure safety, lineage JSON."""
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -109,56 +107,12 @@ def test_meta_json_and_config_hash(tmp_path: Path) -> None:
     assert dt.datetime.fromisoformat(meta["written_at"]).tzinfo is not None
 
 
-def test_commit_id_from_git(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[4]
-    expected = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
-    assert stb.get_commit_id(repo_dir=repo) == expected
-    assert stb.get_commit_id(repo_dir=tmp_path) == "unknown"  # not a git checkout
+def test_layout_and_commit_names_are_importable_from_save_to_blob() -> None:
+    """The split kept the seed's module path: pipelines and notebooks import these names from save_to_blob."""
+    from gda_clv.utils import commit
+    from gda_clv.utils.pipelines import run_folders
 
-
-class _Option:
-    def __init__(self, value: str | None) -> None:
-        self._value = value
-
-    def isDefined(self) -> bool:  # noqa: N802 (py4j Option API)
-        return self._value is not None
-
-    def get(self) -> str:
-        return self._value
-
-
-class _Context:
-    """The shape of Databricks' CommandContext for a job with a git source (no mlflowGitRepoCommit method)."""
-
-    def extraContext(self):  # noqa: N802
-        return {"mlflowGitCommit": _Option("c0ffee")}
-
-
-class _Dbutils:
-    class notebook:  # noqa: N801
-        class entry_point:  # noqa: N801
-            @staticmethod
-            def getDbutils():  # noqa: N802
-                class _Nb:
-                    def notebook(self):
-                        class _Ctx:
-                            def getContext(self):
-                                return _Context()
-
-                        return _Ctx()
-
-                return _Nb()
-
-
-def test_commit_id_from_databricks_context(tmp_path: Path) -> None:
-    assert stb.get_commit_id(dbutils=_Dbutils(), repo_dir=tmp_path) == "c0ffee"
-
-
-def test_stamped_commit_wins_over_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An installed wheel reports the commit setup.py stamped into it, even where git would answer."""
-    import types
-
-    repo = Path(__file__).resolve().parents[4]
-    monkeypatch.setitem(sys.modules, "gda_clv._build_info", types.SimpleNamespace(COMMIT="ab" * 20))
-    assert stb.get_commit_id(repo_dir=repo) == "ab" * 20
-    assert stb.get_commit_id(dbutils=_Dbutils(), repo_dir=repo) == "ab" * 20
+    assert stb.get_commit_id is commit.get_commit_id
+    for name in ("COMPLETE_MARKER", "InferenceOutput", "run_folder_name", "write_run_files", "publish_run",
+                 "list_runs", "latest_run_folder", "cleanup_old_runs"):
+        assert getattr(stb, name) is getattr(run_folders, name), name

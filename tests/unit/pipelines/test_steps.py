@@ -7,7 +7,7 @@ from pathlib import Path
 from gda_clv import cli
 from gda_clv.pipelines.steps import COMMANDS, RUN_ALL, STEPS
 
-SETUP = Path(__file__).resolve().parents[2] / "setup.py"
+SETUP = Path(__file__).resolve().parents[3] / "setup.py"
 
 
 def _setup_entry_points() -> dict[str, str]:
