@@ -203,12 +203,16 @@ class MonitoringThresholds(_Strict):
     tier_share_change: float = Field(0.05, gt=0)
     purchases_bias: float = Field(0.2, gt=0)
     revenue_bias: float = Field(0.25, gt=0)
+    transactions_per_day_change: float = Field(0.5, gt=0)
+    new_customer_share_change: float = Field(0.1, gt=0)
+    quarantine_share_change: float = Field(0.02, gt=0)
 
 
 class MonitoringConfig(_Strict):
     """``monitoring.*``: bins of the drift statistics, alert thresholds, whether an alert fails the step."""
 
     bins: int = Field(10, ge=2, le=100)
+    input_window_days: int = Field(30, ge=1)
     thresholds: MonitoringThresholds = Field(default_factory=MonitoringThresholds)
     fail_on_alert: bool = False
 

@@ -2,14 +2,18 @@
 MLflow): drift rows for the second as_of against the first, and a performance-over-time row for the first."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
+from gda_clv.monitoring.inputs import LEVELS
 from gda_clv.pipelines import monitor, prepare, project, train_frequency, train_monetary
+from gda_clv.pipelines.monitor import FEATURE_COLUMNS, PREVIOUS, TRAINING
 from gda_clv.utils.common import JobContext
 
 pytestmark = pytest.mark.slow
@@ -61,10 +65,62 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     assert ("purchases_bias", "90d") not in perf  # 90 days have not elapsed
     assert any(column.startswith("30d,value_tier=") for _, column in perf)
     page = Path(summary["outputs"]["report_path"]).read_text()
-    assert page.count('src="data:image/png;base64,') == 2 and "1998-06-30" in page
+    assert page.count('src="data:image/png;base64,') == 4 and "1998-06-30" in page
     breached = [m for m in mon["metrics"] if m["breached"]]
     assert len(mon["alerts"]) == len(breached)
-    assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv"] >= 0
+    assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv.previous_as_of"] >= 0
+
+
+def _levels(cdnow: Path, start: dt.date, end: dt.date) -> dict[str, float]:
+    """The input levels of start..end recomputed with pandas from the CDNOW file (zero amounts are quarantined)."""
+    log = pd.read_csv(cdnow, sep=r"\s+", header=None, names=["id", "date", "cds", "amount"], dtype={"date": str})
+    log["date"] = pd.to_datetime(log["date"], format="%Y%m%d").dt.date
+    first = log[log["amount"] > 0].groupby("id")["date"].min()
+    window = log[(log["date"] >= start) & (log["date"] <= end)]
+    clean = window[window["amount"] > 0]
+    pairs = clean[["id", "date"]].drop_duplicates()
+    return {"transactions_per_day": len(clean) / ((end - start).days + 1),
+            "new_customer_share": float((pairs["date"].to_numpy() == first.loc[pairs["id"]].to_numpy()).mean()),
+            "quarantine_share": 1 - len(clean) / len(window)}
+
+
+def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow_subset: Path) -> None:
+    first = contexts("1998-05-31")
+    for step in (prepare, train_frequency, train_monetary, project):
+        step.run(first)
+    second = contexts("1998-06-30")
+    prepare.run(second)
+    project.run(second)
+    summary = monitor.run(second)
+    champion = summary["monitoring"]["references"][TRAINING]
+    assert summary["monitoring"]["references"][PREVIOUS] == "1998-05-31"
+    assert champion["as_of"] == "1998-05-31" and champion["model"].endswith("/1")
+    calibration_end = dt.date.fromisoformat(champion["calibration_end"])
+    assert calibration_end == dt.date(1998, 5, 31) - dt.timedelta(days=273)  # data.holdout_days
+
+    rows = second.tables.read(second.monitoring_table_name).where("as_of = '1998-06-30'").collect()
+    by_key = {(r["metric"], r["column"], r["reference"]): r for r in rows}
+    windows = {"current": (dt.date(1998, 6, 1), dt.date(1998, 6, 30)),
+               PREVIOUS: (dt.date(1998, 5, 2), dt.date(1998, 5, 31)),
+               TRAINING: (dt.date(1997, 1, 1), calibration_end)}
+    expected = {name: _levels(cdnow_subset, *span) for name, span in windows.items()}
+    for reference, levels in expected.items():
+        for name, value in levels.items():
+            assert by_key[(name, "input", reference)]["value"] == pytest.approx(value, rel=1e-9, abs=1e-12)
+    for reference in (PREVIOUS, TRAINING):
+        for name in LEVELS:
+            row = by_key[(f"{name}_change", "input", reference)]
+            assert row["threshold"] is not None and row["breached"] == (abs(row["value"]) > row["threshold"])
+        assert ("psi", "amount", reference) in by_key and ("ks", "amount", reference) in by_key
+    volume = by_key[("transactions_per_day_change", "input", TRAINING)]
+    assert volume["value"] == pytest.approx(expected["current"]["transactions_per_day"]
+                                            / expected[TRAINING]["transactions_per_day"] - 1)
+    assert volume["breached"]  # CDNOW is one 1997 cohort: its purchases per day fell far below the training months
+    assert by_key[("new_customer_share", "input", TRAINING)]["value"] > 0.3
+    assert by_key[("new_customer_share", "input", "current")]["value"] == 0.0  # no new customers in 1998
+    for column in FEATURE_COLUMNS:
+        assert by_key[("psi", column, TRAINING)]["reference_as_of"] == "1998-05-31"
+    assert any("vs champion_training" in a for a in summary["monitoring"]["alerts"])
 
 
 def test_fail_on_alert_fails_the_step(contexts) -> None:
