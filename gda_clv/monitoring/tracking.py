@@ -25,7 +25,8 @@ class ExpectsPurchases(Protocol):
     """What the tracking plot needs of a frequency model (:class:`gda_clv.models.frequency.FrequencyModel`)."""
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
-                           ) -> np.ndarray: ...
+                           ) -> np.ndarray:
+        """Expected repeat purchases in the next ``t`` periods of customers with this history."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from gda_clv.monitoring.inputs import LEVELS
 from gda_clv.pipelines import monitor, prepare, project, train_frequency, train_monetary
 from gda_clv.pipelines.monitor import FEATURE_COLUMNS, PREVIOUS, TRAINING
 from gda_clv.utils.common import JobContext
+from tests.chromium import decoded_image_widths
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,8 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     for step in (prepare, train_frequency, train_monetary, project):
         step.run(first)
     alone = monitor.run(first)
-    assert alone["monitoring"]["reference_as_of"] is None and alone["monitoring"]["metrics"] == []
+    assert alone["monitoring"]["reference_as_of"] is None  # no previous as_of: only the champion's training window
+    assert {m["reference"] for m in alone["monitoring"]["metrics"]} == {"current", TRAINING}
 
     second = contexts("1998-06-30")  # 30 days later: the first as_of's 30-day horizon has elapsed
     prepare.run(second)
@@ -66,6 +68,8 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     assert any(column.startswith("30d,value_tier=") for _, column in perf)
     page = Path(summary["outputs"]["report_path"]).read_text()
     assert page.count('src="data:image/png;base64,') == 4 and "1998-06-30" in page
+    widths = decoded_image_widths(Path(summary["outputs"]["report_path"]))
+    assert len(widths) == 4 and min(widths) > 100  # the real report's figures decode in Chromium
     breached = [m for m in mon["metrics"] if m["breached"]]
     assert len(mon["alerts"]) == len(breached)
     assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv.previous_as_of"] >= 0
