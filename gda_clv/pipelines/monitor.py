@@ -42,7 +42,10 @@ PREVIOUS, TRAINING, LATER, CURRENT = "previous_as_of", "champion_training", "lat
 
 @dataclass(frozen=True)
 class Champion:
-    """The frequency model version that scored the as_of, and the window its training run used."""
+    """The frequency model version that scored the as_of, and the window its training run used.
+
+    Rows against it carry ``reference_as_of`` = ``calibration_end``: the model saw the log up to that date.
+    """
 
     name: str
     version: str
@@ -280,7 +283,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
                                settings.thresholds.tier_share_change)
         if champion is not None and champion.as_of in feature_as_ofs:
             rows += _drift_rows(_training_features(features, champion), _at(features, current),
-                                list(FEATURE_COLUMNS), as_of, champion.as_of.isoformat(), settings.bins,
+                                list(FEATURE_COLUMNS), as_of, champion.calibration_end.isoformat(), settings.bins,
                                 settings.thresholds, TRAINING)
         rows += _performance_rows(targets, features, target_as_ofs[:-1], feature_as_ofs,
                                   list(config.projection.horizons_days), settings.thresholds)

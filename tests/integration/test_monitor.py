@@ -100,7 +100,8 @@ def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow
     assert summary["monitoring"]["references"][PREVIOUS] == "1998-05-31"
     assert champion["as_of"] == "1998-05-31" and champion["model"].endswith("/1")
     calibration_end = dt.date.fromisoformat(champion["calibration_end"])
-    assert calibration_end == dt.date(1998, 5, 31) - dt.timedelta(days=273)  # data.holdout_days
+    trained_on = second.tables.read(second.feature_table.full_name).where("as_of = '1998-05-31'")
+    assert calibration_end == trained_on.select("calibration_end").first()[0]  # what prepare framed the training with
 
     rows = second.tables.read(second.monitoring_table_name).where("as_of = '1998-06-30'").collect()
     by_key = {(r["metric"], r["column"], r["reference"]): r for r in rows}
@@ -110,6 +111,7 @@ def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow
     expected = {name: _levels(cdnow_subset, *span) for name, span in windows.items()}
     for reference, levels in expected.items():
         for name, value in levels.items():
+            assert by_key[(name, "input", reference)]["reference_as_of"] == windows[reference][1].isoformat()
             assert by_key[(name, "input", reference)]["value"] == pytest.approx(value, rel=1e-9, abs=1e-12)
     for reference in (PREVIOUS, TRAINING):
         for name in LEVELS:
@@ -123,7 +125,7 @@ def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow
     assert by_key[("new_customer_share", "input", TRAINING)]["value"] > 0.3
     assert by_key[("new_customer_share", "input", "current")]["value"] == 0.0  # no new customers in 1998
     for column in FEATURE_COLUMNS:
-        assert by_key[("psi", column, TRAINING)]["reference_as_of"] == "1998-05-31"
+        assert by_key[("psi", column, TRAINING)]["reference_as_of"] == champion["calibration_end"]
     assert any("vs champion_training" in a for a in summary["monitoring"]["alerts"])
 
 
