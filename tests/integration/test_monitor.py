@@ -75,13 +75,14 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv.previous_as_of"] >= 0
 
 
-def _levels(cdnow: Path, start: dt.date, end: dt.date) -> dict[str, float]:
-    """The input levels of start..end recomputed with pandas from the CDNOW file (zero amounts are quarantined)."""
-    log = pd.read_csv(cdnow, sep=r"\s+", header=None, names=["id", "date", "cds", "amount"], dtype={"date": str})
+def _levels(cdnow: Path, start: dt.date, end: dt.date, keep_zero: bool) -> dict[str, float]:
+    """The input levels of start..end recomputed with pandas from the CDNOW file (data.keep_zero_amounts)."""
+    log = pd.read_csv(cdnow, sep=r"\s+", skiprows=1, names=["id", "date", "cds", "amount"], dtype={"date": str})
     log["date"] = pd.to_datetime(log["date"], format="%Y%m%d").dt.date
-    first = log[log["amount"] > 0].groupby("id")["date"].min()
+    log["clean"] = log["amount"] >= 0 if keep_zero else log["amount"] > 0
+    first = log[log["clean"]].groupby("id")["date"].min()
     window = log[(log["date"] >= start) & (log["date"] <= end)]
-    clean = window[window["amount"] > 0]
+    clean = window[window["clean"]]
     pairs = clean[["id", "date"]].drop_duplicates()
     return {"transactions_per_day": len(clean) / ((end - start).days + 1),
             "new_customer_share": float((pairs["date"].to_numpy() == first.loc[pairs["id"]].to_numpy()).mean()),
@@ -108,7 +109,8 @@ def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow
     windows = {"current": (dt.date(1998, 6, 1), dt.date(1998, 6, 30)),
                PREVIOUS: (dt.date(1998, 5, 2), dt.date(1998, 5, 31)),
                TRAINING: (dt.date(1997, 1, 1), calibration_end)}
-    expected = {name: _levels(cdnow_subset, *span) for name, span in windows.items()}
+    keep_zero = second.config.data.keep_zero_amounts
+    expected = {name: _levels(cdnow_subset, *span, keep_zero) for name, span in windows.items()}
     for reference, levels in expected.items():
         for name, value in levels.items():
             assert by_key[(name, "input", reference)]["reference_as_of"] == windows[reference][1].isoformat()
