@@ -115,6 +115,8 @@ def rfm_features(
     holdout columns are null for customers whose first purchase is after ``calibration_end`` (lifetimes leaves
     them out of ``calibration_and_holdout_data``). One pass: one row per (customer, period) with the period's total, its
     calibration part and its holdout part, then one aggregation per customer (two shuffles, no join).
+
+    Raises ``ConfigError`` for an unknown ``freq`` or a calibration end not before the observation end.
     """
     check_freq(freq, freq_multiplier)
     if calibration_end >= observation_end:
