@@ -14,6 +14,9 @@ STAMP := $(VENV)/.installed-$(PROFILE)
 DOCS_STAMP := $(VENV)/.docs-installed-$(PROFILE)
 ENV ?= local
 SPARK_PROFILE_NOTE := profile $(PROFILE) (constraints/$(PROFILE).txt)
+# mypy (strict, pyproject.toml [tool.mypy]) checks against the 17.3 runtime's packages and their stubs (pandas-stubs
+# 2.2 is pandas 2.2's; 16.4 has pandas 1.5 and mlflow 2), so it runs on the 17.3 profile only.
+MYPY := $(if $(filter dbr-17.3,$(PROFILE)),$(VENV)/bin/mypy,@echo "mypy: runs on PROFILE=dbr-17.3 only, skipped on" $(PROFILE))
 
 .PHONY: help env run test lint bench wheel clean docs
 
@@ -46,11 +49,13 @@ run: $(STAMP)  ## run the whole pipeline on the embedded default (local Spark, s
 test: $(STAMP) $(DOCS_STAMP)  ## run lint and the whole test suite
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
 	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(MYPY)
 	$(PY) tests/runtime_moves.py constraints/$(PROFILE).txt $(VENV)/wheel-installed.txt
 	$(PY) -m pytest -q tests
 
-lint: $(STAMP)  ## ruff only
+lint: $(STAMP)  ## ruff, and mypy strict on gda_clv/ (17.3 profile)
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
+	$(MYPY)
 
 wheel: $(STAMP)  ## build dist/gda_clv-*.whl
 	$(PY) -m build --wheel --outdir dist .
