@@ -113,7 +113,7 @@ class JobContext:
     timings: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.config = load_config(self.env, (Path(self.conf_dir) if self.conf_dir else None), self.conf_files, self.overrides)
+        self.config = load_config(self.env, self._conf_path, self.conf_files, self.overrides)
         self.logger = get_logger("gda_clv", self.config.runtime.log_level)
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.job_run_id = self.job_run_id or self.run_id
@@ -139,9 +139,13 @@ class JobContext:
         return self.backend == "databricks"
 
     @property
+    def _conf_path(self) -> Path | None:
+        return Path(self.conf_dir) if self.conf_dir else None
+
+    @property
     def state_dir(self) -> Path:
         """The absolute local state folder (metastore, warehouse, MLflow store, logs)."""
-        return resolve_state_dir(self.config.runtime.state_dir, (Path(self.conf_dir) if self.conf_dir else None))
+        return resolve_state_dir(self.config.runtime.state_dir, self._conf_path)
 
     @property
     def output_path(self) -> str:

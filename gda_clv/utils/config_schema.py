@@ -108,7 +108,7 @@ FrequencyType = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 class FrequencyTuningConfig(TuningConfig):
     """``model.frequency.tuning.*``: the penalizer search plus the frequency model types it compares."""
 
-    types: list[FrequencyType] = Field(default_factory=lambda: ["bgnbd"])
+    types: list[FrequencyType] = Field(default_factory=lambda: list[FrequencyType](["bgnbd"]))
 
 
 class FrequencyModelConfig(_Strict):
