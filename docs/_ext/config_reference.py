@@ -34,7 +34,6 @@ class Row:
     key: str
     type: str
     default: Any
-    schema_default: Any
     description: str
     environments: tuple[str, ...]
 
@@ -84,16 +83,15 @@ def _bounds(field: Any) -> str:
     return f" ({', '.join(found)})" if found else ""
 
 
-def _schema_leaves(model: type[BaseModel], prefix: str = "") -> dict[str, tuple[str, Any]]:
-    leaves: dict[str, tuple[str, Any]] = {}
+def _schema_leaves(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    leaves: dict[str, str] = {}
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             leaves.update(_schema_leaves(annotation, f"{key}."))
             continue
-        default = field.get_default(call_default_factory=True)
-        leaves[key] = (_describe_type(annotation) + _bounds(field), default)
+        leaves[key] = _describe_type(annotation) + _bounds(field)
     return leaves
 
 
@@ -112,12 +110,11 @@ def rows(region: str = "NOAM") -> list[Row]:
     env_files = sorted(CONF.glob("environments/*.yml"))
     env_keys = {p.stem: set(_flatten(yaml.safe_load(p.read_text()) or {})) for p in env_files}
     result = []
-    for key, (type_text, schema_default) in _schema_leaves(Config).items():
+    for key, type_text in _schema_leaves(Config).items():
         if key == "env":
             continue
         envs = tuple(env for env, keys in env_keys.items() if any(k == key or k.startswith(f"{key}.") for k in keys))
-        default = shipped.get(key, schema_default)
-        result.append(Row(key, type_text, default, schema_default, comments.get(key, ""), envs))
+        result.append(Row(key, type_text, shipped.get(key), comments.get(key, ""), envs))
     return result
 
 
@@ -145,13 +142,10 @@ class ConfigReference(SphinxDirective):
             "     - overridden by environments",
         ]
         for row in rows():
-            default = _literal(row.default)
-            if row.default != row.schema_default:
-                default += f" (schema: {_literal(row.schema_default)})"
             lines += [
                 f"   * - ``{row.key}``",
                 f"     - {row.type}",
-                f"     - {default}",
+                f"     - {_literal(row.default)}",
                 f"     - {row.description or ' '}",
                 f"     - {', '.join(row.environments) or ' '}",
             ]

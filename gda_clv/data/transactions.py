@@ -166,11 +166,12 @@ def _customer_id(source_type: T.DataType) -> tuple[Column, Column]:
         if not isinstance(source_type, T.DecimalType):
             reason = reason.when(F.abs(number) > _EXACT_FLOAT_LIMIT, F.lit(IMPRECISE_CUSTOMER_ID))
         return F.when(text.isNotNull(), whole.cast(T.StringType())), reason
-    integral = F.regexp_replace(text, r"\.0+$", "")
-    reason = F.when(text.rlike(_FRACTION_TEXT) & ~text.rlike(_INTEGRAL_TEXT), F.lit(NON_INTEGRAL_CUSTOMER_ID)).when(
-        text.rlike(_E_NOTATION_TEXT), F.lit(IMPRECISE_CUSTOMER_ID)
+    dotted = text.contains(".")  # a cheap test first: most ids have no dot and skip the regular expressions
+    integral = dotted & text.rlike(_INTEGRAL_TEXT)
+    reason = F.when(dotted & text.rlike(_FRACTION_TEXT) & ~integral, F.lit(NON_INTEGRAL_CUSTOMER_ID)).when(
+        dotted & text.rlike(_E_NOTATION_TEXT), F.lit(IMPRECISE_CUSTOMER_ID)
     )
-    return F.when(text.rlike(_INTEGRAL_TEXT), integral).otherwise(text), reason
+    return F.when(integral, F.regexp_replace(text, r"\.0+$", "")).otherwise(text), reason
 
 
 def parse_transactions(

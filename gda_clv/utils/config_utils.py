@@ -148,6 +148,8 @@ def _merge_into(
             _merge_into(target[key], value, origin, origins, prefix=f"{dotted}.")
         else:
             target[key] = copy.deepcopy(value)
+            for stale in [k for k in origins if k.startswith(f"{dotted}.")]:  # a replaced mapping's keys are gone
+                del origins[stale]
             origins[dotted] = origin
             _record_children(value, origin, origins, prefix=f"{dotted}.")
 
@@ -272,7 +274,9 @@ def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
         words = {"gt": "greater than", "ge": "at least", "lt": "less than", "le": "at most"}
         return f"'{dotted}' must be {words[bound[0]]} {bound[1]}, got {value!r}"
     if kind == "missing":
-        return f"'{dotted}' is required"
+        top = dotted.split(".")[0]
+        home = "conf/models/<region>/clv.yml" if top == "model" else "conf/base.yml"
+        return f"'{dotted}' is required: every key has its default in {home} (the shipped file lists them all)"
     if kind == "value_error":
         return f"'{dotted}': {error['ctx']['error']}"
     return f"'{dotted}': {error['msg']}, got {value!r}"

@@ -13,7 +13,6 @@ from gda_clv.errors import ConfigError
 from gda_clv.models.compress import compress
 from gda_clv.models.tuning import TRIAL_COLUMNS, tune_frequency, tune_monetary
 from gda_clv.pipelines._training import make_trials
-from gda_clv.utils.config_schema import TuningConfig
 from gda_clv.utils.config_utils import load_config
 
 PARAMS = {"r": 0.5, "alpha": 10.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 3.8, "v": 15.0}
@@ -66,13 +65,14 @@ def test_max_evals_0_imports_no_tuner_on_databricks(features: pd.DataFrame, monk
     for name in ("hyperopt", "optuna"):
         monkeypatch.setitem(sys.modules, name, None)
     cluster = SimpleNamespace(is_databricks=True, spark=None)
-    assert make_trials(cluster, TuningConfig(max_evals=0)) is None
-    assert make_trials(cluster, TuningConfig(max_evals=5, backend="optuna")) is None
+    shipped = load_config("local").model.monetary.tuning
+    assert make_trials(cluster, shipped.model_copy(update={"max_evals": 0})) is None
+    assert make_trials(cluster, shipped.model_copy(update={"max_evals": 5, "backend": "optuna"})) is None
     result = tune_frequency(compress(features, KEYS), ["bgnbd"], (1e-4, 0.1), 0, default_penalizer=0.001,
-                            trials=make_trials(cluster, TuningConfig(max_evals=0)))
+                            trials=make_trials(cluster, shipped.model_copy(update={"max_evals": 0})))
     assert not result.tuned and result.penalizer == 0.001
     with pytest.raises(ImportError):  # the hyperopt path on a cluster does import it
-        make_trials(cluster, TuningConfig(max_evals=5))
+        make_trials(cluster, shipped.model_copy(update={"max_evals": 5, "backend": "hyperopt"}))
 
 
 def test_backend_comes_from_yaml_and_is_validated() -> None:

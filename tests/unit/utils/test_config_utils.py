@@ -5,17 +5,26 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gda_clv.errors import ConfigError
-from gda_clv.utils.config_utils import load_config, merge_layers, parse_set
+from gda_clv.utils.config_utils import load_config, merge_layers, parse_set, parse_yaml_mapping
+
+SHIPPED = Path(__file__).resolve().parents[3] / "conf"
 
 
 @pytest.fixture()
 def conf(tmp_path: Path) -> Path:
     (tmp_path / "environments").mkdir()
     (tmp_path / "models" / "EMEA").mkdir(parents=True)
-    (tmp_path / "base.yml").write_text("region: EMEA\ndata:\n  freq: D\n  holdout_days: 100\n")
-    (tmp_path / "models" / "EMEA" / "clv.yml").write_text("model:\n  frequency:\n    penalizer: 0.5\n")
+    # the shipped defaults (every key; the schema has none), with this test's own values on top
+    base = parse_yaml_mapping((SHIPPED / "base.yml").read_text(), "base.yml")
+    base["region"] = "EMEA"
+    base["data"].update(freq="D", holdout_days=100)
+    (tmp_path / "base.yml").write_text(yaml.safe_dump(base))
+    model = parse_yaml_mapping((SHIPPED / "models" / "NOAM" / "clv.yml").read_text(), "clv.yml")
+    model["model"]["frequency"]["penalizer"] = 0.5
+    (tmp_path / "models" / "EMEA" / "clv.yml").write_text(yaml.safe_dump(model))
     (tmp_path / "environments" / "dev.yml").write_text("data:\n  freq: W\nmodel:\n  frequency:\n    type: mbgnbd\n")
     (tmp_path / "environments" / "local.yml").write_text("")
     return tmp_path
@@ -48,7 +57,7 @@ def test_origins_name_the_layer_that_set_each_key(conf: Path) -> None:
     assert merged.origin_of("data.holdout_days") == str(conf / "base.yml")
     assert merged.origin_of("model.frequency.penalizer") == str(conf / "models" / "EMEA" / "clv.yml")
     assert merged.origin_of("data.freq_multiplier") == "--set data.freq_multiplier=7"
-    assert merged.origin_of("projection.horizon_months") == "defaults"
+    assert merged.origin_of("projection.horizon_months") == str(conf / "base.yml")
 
 
 def test_unknown_environment(conf: Path) -> None:
@@ -117,12 +126,12 @@ def test_cross_field_rules_name_the_keys_and_their_files(conf: Path) -> None:
     assert _error(conf, "projection.tier_labels=[a, b]") == (
         "invalid configuration (1 problem):\n"
         "  - 'projection': tier_labels needs one more entry than tier_quantiles (3 quantiles, 2 labels) "
-        "(from --set projection.tier_labels=[a, b])"
+        f"(from --set projection.tier_labels=[a, b], {conf / 'base.yml'})"
     )
     assert _error(conf, "model.monetary.tuning.penalizer_min=1") == (
         "invalid configuration (1 problem):\n"
         "  - 'model.monetary.tuning': penalizer_min (1.0) must be below penalizer_max (0.1) "
-        "(from --set model.monetary.tuning.penalizer_min=1)"
+        f"(from {conf / 'models' / 'EMEA' / 'clv.yml'}, --set model.monetary.tuning.penalizer_min=1)"
     )
 
 
@@ -176,6 +185,34 @@ def test_relative_state_dir_is_anchored_at_the_project_root(tmp_path: Path, monk
     shipped = Path(__import__("gda_clv").__file__).parent / "conf"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert resolve_state_dir(".gda_clv", shipped) == tmp_path / "home" / ".gda_clv"
+
+
+def test_the_schema_holds_no_defaults_and_the_shipped_files_set_every_key() -> None:
+    """One home per default: conf/base.yml + conf/models/<region>/clv.yml, never the schema too."""
+    from pydantic import BaseModel
+
+    from gda_clv.utils.config_schema import Config
+
+    def fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, bool]]:
+        found = []
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{field.alias or name}"
+            found.append((key, field.is_required()))
+            inner = field.annotation
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                found += fields(inner, f"{key}.")
+        return found
+
+    with_defaults = [key for key, required in fields(Config) if not required]
+    assert with_defaults == []
+    load_config("local", SHIPPED)  # and the shipped files give every key a value
+
+
+def test_a_key_missing_from_the_shipped_files_names_it_and_where_defaults_live(conf: Path) -> None:
+    base = conf / "base.yml"
+    base.write_text(base.read_text().replace("  keep_zero_amounts: false\n", ""))
+    message = _error(conf)
+    assert "'data.keep_zero_amounts' is required: every key has its default in conf/base.yml" in message
 
 
 def test_a_region_without_model_settings_is_an_error(conf: Path) -> None:
