@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models import plots
+from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
@@ -30,7 +31,7 @@ CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
 FULL_KEYS = ("frequency", "recency", "T")
 
 
-def holdout_predictions(model: FrequencyModel, groups: pd.DataFrame) -> np.ndarray:
+def holdout_predictions(model: FrequencyModel, groups: pd.DataFrame) -> FloatArray:
     """Expected holdout purchases of each calibration group under ``model``."""
     f, r, t, d = (groups[c].to_numpy(float) for c in (*CAL_KEYS, "duration_holdout"))
     return model.expected_purchases(d, f, r, t)
@@ -54,7 +55,8 @@ def holdout_metrics(model: FrequencyModel, groups: pd.DataFrame, loss: str) -> d
 def fit(model_type: str, penalizer: float, groups: pd.DataFrame, keys: tuple[str, ...]) -> FrequencyModel:
     """Fit on the distinct ``keys`` tuples of ``groups`` with their customer counts as weights."""
     tuples = compress(groups[[*keys, "weight"]], list(keys))
-    return make_frequency_model(model_type, penalizer).fit(*(tuples[k] for k in keys), tuples["weight"])
+    frequency, recency, T = (tuples[k] for k in keys)
+    return make_frequency_model(model_type, penalizer).fit(frequency, recency, T, tuples["weight"])
 
 
 def data_stats(cal: pd.DataFrame, full: pd.DataFrame) -> dict[str, float]:

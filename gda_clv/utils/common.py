@@ -139,6 +139,11 @@ class JobContext:
         return self.backend == "databricks"
 
     @property
+    def job_run(self) -> str:
+        """The job run id: ``job_run_id`` as given, else this process's ``run_id``."""
+        return self.job_run_id or self.run_id
+
+    @property
     def _conf_path(self) -> Path | None:
         return Path(self.conf_dir) if self.conf_dir else None
 
