@@ -9,7 +9,7 @@ model is logged as a pyfunc model, registered and gated against ``@champion``; a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -25,6 +25,9 @@ from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
 from gda_clv.utils import registry
+
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -84,7 +87,7 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
     _training.log_figure(plots.plot_probability_alive_matrix(*matrix_args), "plots/probability_alive_matrix.png")
 
 
-def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
