@@ -63,6 +63,11 @@ wheel: $(STAMP)  ## build dist/gda_clv-*.whl
 bench: $(STAMP)  ## benchmarks against lifetimes / DuckDB (not part of make test)
 	$(PY) -m bench
 
+RACE_CUSTOMERS ?= 200000
+.PHONY: bench-race
+bench-race: $(STAMP)  ## gda-clv run vs the pandas+lifetimes notebook, own processes (RACE_CUSTOMERS=1000000 for the issue's race)
+	$(PY) -m bench.race --customers $(RACE_CUSTOMERS)
+
 # Sphinx and its extensions go into .venv on top of the profile's pins (constraints keep every pinned package where it
 # is); the test suite builds the docs too, so `make test` installs them.
 $(DOCS_STAMP): $(STAMP) docs-requirements.txt

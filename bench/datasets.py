@@ -62,13 +62,33 @@ def transactions(n_transactions: int, cache_dir: Path, seed: int = 7) -> Transac
                                              acquisition_end=ACQUISITION_END)
     path = Path(cache_dir) / f"transactions_{n_transactions}_s{seed}.parquet"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with pq.ParquetWriter(tmp, _arrow(_chunk_frame(0, 1, seed)).schema) as writer:
-            for index, n in _chunks(n_customers):
-                writer.write_table(_arrow(_chunk_frame(index, n, seed)), row_group_size=1_000_000)
-        tmp.replace(path)
+        _write_log(path, n_customers, seed, "parquet")
     return TransactionSet(path=path, n_transactions=pq.ParquetFile(path).metadata.num_rows, n_customers=n_customers)
+
+
+def customer_log(n_customers: int, cache_dir: Path, seed: int = 7) -> TransactionSet:
+    """The transactions of ``n_customers`` customers as a CSV file with a header (what a user exports), cached."""
+    path = Path(cache_dir) / f"customers_{n_customers}_s{seed}.csv"
+    if not path.exists():
+        _write_log(path, n_customers, seed, "csv")
+    with open(path, "rb") as f:
+        rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) - 1
+    return TransactionSet(path=path, n_transactions=rows, n_customers=n_customers)
+
+
+def _write_log(path: Path, n_customers: int, seed: int, fmt: str) -> None:
+    """Generate ``n_customers`` chunk by chunk into ``path`` (Parquet or CSV), atomically."""
+    from pyarrow import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    schema = _arrow(_chunk_frame(0, 1, seed)).schema
+    writer = pq.ParquetWriter(tmp, schema) if fmt == "parquet" else csv.CSVWriter(tmp, schema)
+    with writer:
+        for index, n in _chunks(n_customers):
+            writer.write_table(_arrow(_chunk_frame(index, n, seed)), **({"row_group_size": 1_000_000}
+                                                                       if fmt == "parquet" else {}))
+    tmp.replace(path)
 
 
 def _daily_summary(df: pd.DataFrame, end: dt.date) -> pd.DataFrame:

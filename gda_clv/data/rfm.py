@@ -86,36 +86,6 @@ def period_index_of(date: dt.date, freq: str) -> int:
     return date.year * 12 + date.month - 1
 
 
-def _period_totals(transactions: DataFrame, freq: str) -> DataFrame:
-    """One row per (customer, period) with the period's summed amount."""
-    return transactions.groupBy(CUSTOMER_ID, period_index(F.col(TRANSACTION_DATE), freq).alias(_PERIOD)).agg(
-        F.sum(AMOUNT).alias(_PERIOD_AMOUNT)
-    )
-
-
-def summary(transactions: DataFrame, observation_end: dt.date, freq: str = "D", freq_multiplier: int = 1) -> DataFrame:
-    """``customer_id, frequency, recency, T, monetary_value`` as ``summary_data_from_transaction_data``."""
-    check_freq(freq, freq_multiplier)
-    end = period_index_of(observation_end, freq)
-    periods = _period_totals(transactions, freq).where(F.col(_PERIOD) <= end)
-    first = F.min(_PERIOD).over(Window.partitionBy(CUSTOMER_ID))
-    periods = periods.withColumn("__first__", first)
-    repeat_amount = F.when(F.col(_PERIOD) > F.col("__first__"), F.col(_PERIOD_AMOUNT))
-    per_customer = periods.groupBy(CUSTOMER_ID).agg(
-        F.count(F.lit(1)).alias("__n__"),
-        F.min(_PERIOD).alias("__min__"),
-        F.max(_PERIOD).alias("__max__"),
-        F.avg(repeat_amount).alias("__mv__"),
-    )
-    return per_customer.select(
-        CUSTOMER_ID,
-        (F.col("__n__") - 1).cast(T.DoubleType()).alias("frequency"),
-        ((F.col("__max__") - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("recency"),
-        ((F.lit(end) - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("T"),
-        F.coalesce(F.col("__mv__"), F.lit(0.0)).cast(T.DoubleType()).alias("monetary_value"),
-    )
-
-
 def calibration_and_holdout(
     transactions: DataFrame,
     calibration_end: dt.date,
@@ -123,30 +93,13 @@ def calibration_and_holdout(
     freq: str = "D",
     freq_multiplier: int = 1,
 ) -> DataFrame:
-    """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc).
+    """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc):
+    the :func:`rfm_features` rows of the customers present in the calibration period.
 
     Raises ``ConfigError`` when the calibration end is not before the observation end.
     """
-    check_freq(freq, freq_multiplier)
-    if calibration_end >= observation_end:
-        raise ConfigError(
-            f"data.calibration_end ({calibration_end}) must be before data.observation_end ({observation_end})."
-        )
-    date = F.col(TRANSACTION_DATE)
-    cal = summary(transactions.where(date <= F.lit(calibration_end)), calibration_end, freq, freq_multiplier)
-    cal = cal.select(CUSTOMER_ID, *[F.col(c).alias(f"{c}_cal") for c in SUMMARY_COLUMNS])
-    holdout_tx = transactions.where((date > F.lit(calibration_end)) & (date <= F.lit(observation_end)))
-    holdout = _period_totals(holdout_tx, freq).groupBy(CUSTOMER_ID).agg(
-        F.count(F.lit(1)).cast(T.DoubleType()).alias("frequency_holdout"),
-        F.avg(_PERIOD_AMOUNT).alias("monetary_value_holdout"),
-    )
-    duration = (period_index_of(observation_end, freq) - period_index_of(calibration_end, freq)) / freq_multiplier
-    return (
-        cal.join(holdout, on=CUSTOMER_ID, how="left")
-        .fillna(0.0, subset=["frequency_holdout", "monetary_value_holdout"])
-        .withColumn("duration_holdout", F.lit(float(duration)).cast(T.DoubleType()))
-        .select(CUSTOMER_ID, *CAL_HOLDOUT_COLUMNS)
-    )
+    features = rfm_features(transactions, calibration_end, observation_end, freq, freq_multiplier)
+    return calibration_rows(features).select(CUSTOMER_ID, *CAL_HOLDOUT_COLUMNS)
 
 
 def rfm_features(
@@ -160,15 +113,68 @@ def rfm_features(
 
     Every customer with a purchase up to the observation end gets the full-period summary; the calibration and
     holdout columns are null for customers whose first purchase is after ``calibration_end`` (lifetimes leaves
-    them out of ``calibration_and_holdout_data``).
+    them out of ``calibration_and_holdout_data``). One pass: one row per (customer, period) with the period's total, its
+    calibration part and its holdout part, then one aggregation per customer (two shuffles, no join).
     """
-    full = summary(transactions, observation_end, freq, freq_multiplier)
-    cal_holdout = calibration_and_holdout(transactions, calibration_end, observation_end, freq, freq_multiplier)
-    return (
-        full.join(cal_holdout, on=CUSTOMER_ID, how="left")
-        .withColumn(AS_OF, F.lit(observation_end).cast(T.DateType()))
-        .withColumn(CALIBRATION_END, F.lit(calibration_end).cast(T.DateType()))
-        .select(*FEATURE_COLUMNS)
+    check_freq(freq, freq_multiplier)
+    if calibration_end >= observation_end:
+        raise ConfigError(
+            f"data.calibration_end ({calibration_end}) must be before data.observation_end ({observation_end})."
+        )
+    date, amount = F.col(TRANSACTION_DATE), F.col(AMOUNT)
+    end, cal_end = period_index_of(observation_end, freq), period_index_of(calibration_end, freq)
+    in_cal = date <= F.lit(calibration_end)
+    in_holdout = ~in_cal & (date <= F.lit(observation_end))
+    periods = (
+        transactions.withColumn(_PERIOD, period_index(date, freq))
+        .where(F.col(_PERIOD) <= end)
+        .groupBy(CUSTOMER_ID, _PERIOD)
+        .agg(
+            F.sum(amount).alias(_PERIOD_AMOUNT),
+            F.sum(F.when(in_cal, amount)).alias("__cal_amount__"),
+            F.count(F.when(in_cal, 1)).alias("__cal_rows__"),
+            F.sum(F.when(in_holdout, amount)).alias("__holdout_amount__"),
+            F.count(F.when(in_holdout, 1)).alias("__holdout_rows__"),
+        )
+    )
+    cal_period = F.when(F.col("__cal_rows__") > 0, F.col(_PERIOD))
+    customer = Window.partitionBy(CUSTOMER_ID)
+    periods = periods.withColumn("__first__", F.min(_PERIOD).over(customer)).withColumn(
+        "__first_cal__", F.min(cal_period).over(customer)
+    )
+    per_customer = periods.groupBy(CUSTOMER_ID).agg(
+        F.count(F.lit(1)).alias("__n__"),
+        F.min(_PERIOD).alias("__min__"),
+        F.max(_PERIOD).alias("__max__"),
+        F.avg(F.when(F.col(_PERIOD) > F.col("__first__"), F.col(_PERIOD_AMOUNT))).alias("__mv__"),
+        F.count(cal_period).alias("__n_cal__"),
+        F.min(cal_period).alias("__min_cal__"),
+        F.max(cal_period).alias("__max_cal__"),
+        F.avg(F.when(cal_period > F.col("__first_cal__"), F.col("__cal_amount__"))).alias("__mv_cal__"),
+        F.count(F.when(F.col("__holdout_rows__") > 0, 1)).alias("__n_holdout__"),
+        F.avg(F.when(F.col("__holdout_rows__") > 0, F.col("__holdout_amount__"))).alias("__mv_holdout__"),
+    )
+    in_calibration = F.col("__n_cal__") > 0
+
+    def cal_only(value: Column) -> Column:
+        return F.when(in_calibration, value.cast(T.DoubleType()))
+
+    duration = (end - cal_end) / freq_multiplier
+    return per_customer.select(
+        CUSTOMER_ID,
+        F.lit(observation_end).cast(T.DateType()).alias(AS_OF),
+        F.lit(calibration_end).cast(T.DateType()).alias(CALIBRATION_END),
+        cal_only(F.col("__n_cal__") - 1).alias("frequency_cal"),
+        cal_only((F.col("__max_cal__") - F.col("__min_cal__")) / freq_multiplier).alias("recency_cal"),
+        cal_only((F.lit(cal_end) - F.col("__min_cal__")) / freq_multiplier).alias("T_cal"),
+        cal_only(F.coalesce(F.col("__mv_cal__"), F.lit(0.0))).alias("monetary_value_cal"),
+        cal_only(F.col("__n_holdout__")).alias("frequency_holdout"),
+        cal_only(F.coalesce(F.col("__mv_holdout__"), F.lit(0.0))).alias("monetary_value_holdout"),
+        cal_only(F.lit(float(duration))).alias("duration_holdout"),
+        (F.col("__n__") - 1).cast(T.DoubleType()).alias("frequency"),
+        ((F.col("__max__") - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("recency"),
+        ((F.lit(end) - F.col("__min__")) / freq_multiplier).cast(T.DoubleType()).alias("T"),
+        F.coalesce(F.col("__mv__"), F.lit(0.0)).cast(T.DoubleType()).alias("monetary_value"),
     )
 
 

@@ -1,16 +1,23 @@
-"""``gda-clv monitor``: drift and model-performance metrics of one scoring run, with alerts.
+"""``gda-clv monitor``: input-data, drift and model-performance metrics of one scoring run, with alerts.
 
-For the ``as_of`` it is handed (``--as-of``) of the targets table, against the previous ``as_of`` (the reference):
-- features: PSI and KS of frequency, recency, T and monetary_value;
+For the ``as_of`` it is handed (``--as-of``) of the targets table, against two references: the previous ``as_of``
+(``previous_as_of``) and the window the champion frequency model was trained on (``champion_training``: its
+training run's ``as_of`` and ``calibration_end`` params, found from the model version that scored this as_of):
+- input data (the source log, parsed as prepare parses it): transactions per day, share of new customers,
+  quarantine share and the amount distribution of the last ``monitoring.input_window_days`` days, against the same
+  days before the previous as_of and against the champion's calibration period;
+- features: PSI and KS of frequency, recency, T and monetary_value (against the champion: its calibration features);
 - predictions: PSI and KS of CLV, P(alive) and the expected purchases, and the change of each tier's share;
 - performance over time: for every earlier ``as_of`` whose horizon has elapsed at a later feature ``as_of``,
-  bias and MAE of the predicted purchases and revenue, overall and by value tier.
+  bias and MAE of the predicted purchases and revenue, overall and by value tier; and the tracking plot
+  (cumulative repeat transactions by week, actual vs the champion's expectation) in the report.
 Rows go to the monitoring table (replacing this run's rows), metrics to an MLflow run; breaches are logged and
 listed in the summary, and with ``monitoring.fail_on_alert`` the step fails (exit status 1).
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -18,14 +25,32 @@ from pyspark.sql import functions as F
 
 from gda_clv.data.scoring import purchases_column
 from gda_clv.errors import DataError
-from gda_clv.monitoring import drift, performance, report
+from gda_clv.monitoring import drift, inputs, performance, report, tracking
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
 from gda_clv.names import AS_OF
 from gda_clv.pipelines._training import LATEST, requested_as_of
+from gda_clv.pipelines.prepare import parse_source, read_source
+from gda_clv.utils import registry
 from gda_clv.utils.pipelines import save_to_blob
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 RUN_AS_OF = "run_as_of"
 FEATURE_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+PREVIOUS, TRAINING, LATER, CURRENT = "previous_as_of", "champion_training", "later_actuals", "current"
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The frequency model version that scored the as_of, and the window its training run used.
+
+    Rows against it carry ``reference_as_of`` = ``calibration_end``: the model saw the log up to that date.
+    """
+
+    name: str
+    version: str
+    as_of: dt.date
+    calibration_end: dt.date
+    model: Any
 
 
 def _as_ofs(ctx: Any, name: str) -> list[dt.date]:
@@ -38,14 +63,64 @@ def _at(df: DataFrame, as_of: dt.date) -> DataFrame:
     return df.where(F.col(AS_OF) == F.lit(as_of))
 
 
+def _champion(ctx: Any, predictions: DataFrame) -> Champion | None:
+    """The scoring frequency model and its training window (None, logged, when its run lacks those params)."""
+    from mlflow.tracking import MlflowClient
+
+    first = predictions.select("frequency_model_name", "frequency_model_version").first()
+    if first is None:
+        return None
+    name, version = first["frequency_model_name"], first["frequency_model_version"]
+    pyfunc_model, found = registry.load_registered_model(name, version=version)
+    params = MlflowClient().get_run(found.run_id).data.params if found.run_id else {}
+    if "as_of" not in params or "calibration_end" not in params:
+        ctx.logger.warning("monitor: %s version %s has no as_of/calibration_end run params: no champion reference",
+                           name, version)
+        return None
+    return Champion(name, str(version), dt.date.fromisoformat(params["as_of"]),
+                    dt.date.fromisoformat(params["calibration_end"]), unwrap_model(pyfunc_model))
+
+
+def _parsed_source(ctx: Any) -> DataFrame:
+    """The source log parsed and tagged as prepare parses it (no observation end: windows bound the dates)."""
+    raw, _ = read_source(ctx, ctx.config.data.source)
+    return parse_source(raw, ctx.config.data, None)
+
+
+def _input_rows(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, references: list[inputs.Window],
+                settings: Any) -> list[MetricRow]:
+    """Levels of the current window and each reference window, and the change against each reference."""
+    days = dt.timedelta(days=settings.input_window_days - 1)
+    current = inputs.window_stats(parsed, first_days, inputs.Window(CURRENT, as_of - days, as_of))
+    thresholds, day = settings.thresholds, as_of.isoformat()
+    rows = [evaluate(day, name, "input", current.level(name), None, day, CURRENT) for name in inputs.LEVELS]
+    for window in references:
+        ref = inputs.window_stats(parsed, first_days, window)
+        ref_as_of = window.end.isoformat()
+        rows += [evaluate(day, name, "input", ref.level(name), None, ref_as_of, window.name) for name in inputs.LEVELS]
+        rows += [evaluate(day, f"{name}_change", "input", inputs.change(name, current, ref),
+                          getattr(thresholds, f"{name}_change"), ref_as_of, window.name) for name in inputs.LEVELS]
+        amounts = drift.column_drift(inputs.clean_amounts(parsed, window), inputs.clean_amounts(parsed, current.window),
+                                     "amount", settings.bins)
+        rows += [evaluate(day, "psi", "amount", amounts.psi, thresholds.psi, ref_as_of, window.name),
+                 evaluate(day, "ks", "amount", amounts.ks, thresholds.ks, ref_as_of, window.name)]
+    return rows
+
+
 def _drift_rows(reference: DataFrame, current: DataFrame, columns: list[str], as_of: str, ref_as_of: str,
-                bins: int, thresholds: Any) -> list[MetricRow]:
+                bins: int, thresholds: Any, reference_name: str) -> list[MetricRow]:
     rows = []
     for column in columns:
         result = drift.column_drift(reference, current, column, bins)
-        rows.append(evaluate(as_of, "psi", column, result.psi, thresholds.psi, ref_as_of))
-        rows.append(evaluate(as_of, "ks", column, result.ks, thresholds.ks, ref_as_of))
+        rows.append(evaluate(as_of, "psi", column, result.psi, thresholds.psi, ref_as_of, reference_name))
+        rows.append(evaluate(as_of, "ks", column, result.ks, thresholds.ks, ref_as_of, reference_name))
     return rows
+
+
+def _training_features(features: DataFrame, champion: Champion) -> DataFrame:
+    """The champion's training rows (customers with a calibration history), calibration columns named plainly."""
+    rows = _at(features, champion.as_of).where(F.col("T_cal").isNotNull())
+    return rows.select(*(F.col(f"{c}_cal").alias(c) for c in FEATURE_COLUMNS))
 
 
 def _tier_shares(predictions: DataFrame) -> dict[str, float]:
@@ -59,7 +134,7 @@ def _tier_rows(reference: DataFrame, current: DataFrame, as_of: str, ref_as_of: 
                ) -> list[MetricRow]:
     before, now = _tier_shares(reference), _tier_shares(current)
     return [evaluate(as_of, "tier_share_change", f"value_tier={tier}", now.get(tier, 0.0) - before.get(tier, 0.0),
-                     threshold, ref_as_of) for tier in sorted(set(before) | set(now))]
+                     threshold, ref_as_of, PREVIOUS) for tier in sorted(set(before) | set(now))]
 
 
 def _performance_rows(targets: DataFrame, features: DataFrame, target_as_ofs: list[dt.date],
@@ -78,35 +153,56 @@ def _performance_rows(targets: DataFrame, features: DataFrame, target_as_ofs: li
                           performance.by_group(predictions, actual, purchases_column(days), "value_tier").items()}}
             for group, perf in results.items():
                 column = f"{days}d" if group == "all" else f"{days}d,{group}"
-                ref = later.isoformat()
-                rows += [
-                    evaluate(then.isoformat(), "purchases_bias", column, perf.purchases_bias,
-                             thresholds.purchases_bias, ref),
-                    evaluate(then.isoformat(), "purchases_mae", column, perf.purchases_mae, None, ref),
-                    evaluate(then.isoformat(), "purchases_actual", column, perf.purchases_actual, None, ref),
-                    evaluate(then.isoformat(), "purchases_predicted", column, perf.purchases_predicted, None, ref),
-                    evaluate(then.isoformat(), "revenue_bias", column, perf.revenue_bias,
-                             thresholds.revenue_bias, ref),
-                    evaluate(then.isoformat(), "revenue_mae", column, perf.revenue_mae, None, ref),
-                ]
+                values = {
+                    "purchases_bias": (perf.purchases_bias, thresholds.purchases_bias),
+                    "purchases_mae": (perf.purchases_mae, None),
+                    "purchases_actual": (perf.purchases_actual, None),
+                    "purchases_predicted": (perf.purchases_predicted, None),
+                    "revenue_bias": (perf.revenue_bias, thresholds.revenue_bias),
+                    "revenue_mae": (perf.revenue_mae, None),
+                }
+                rows += [evaluate(then.isoformat(), metric, column, value, threshold, later.isoformat(), LATER)
+                         for metric, (value, threshold) in values.items()]
     return rows
 
 
 def _log_mlflow(ctx: Any, as_of: str, rows: list[MetricRow]) -> str:
+    """One MLflow run: a metric ``metric.column[.reference][.as_of_<earlier as_of>]`` per row, and ``alerts``."""
     import mlflow
 
     ctx.require_mlflow()
     with mlflow.start_run(run_name=f"monitor {as_of}", tags={"gda_clv_step": "monitor", "as_of": as_of}) as run:
         metrics = {}
         for r in rows:
-            key = f"{r.metric}.{r.column}" + ("" if r.as_of == as_of else f".as_of_{r.as_of}")
+            key = (f"{r.metric}.{r.column}" + (f".{r.reference}" if r.reference and r.reference != LATER else "")
+                   + ("" if r.as_of == as_of else f".as_of_{r.as_of}"))
             metrics["".join(c if c.isalnum() or c in "._-/" else "_" for c in key)] = r.value
         mlflow.log_metrics(metrics)
         mlflow.log_metric("alerts", sum(r.breached for r in rows))
     return run.info.run_id
 
 
-def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow]) -> str | None:
+def _tracking(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, champion: Champion, config: Any
+              ) -> tracking.Tracking:
+    clean = parsed.where(F.col("reason").isNull())
+    start = first_days.agg(F.min("first_day")).first()[0]
+    cohorts, repeats = tracking.period_counts(clean, config.data.freq, as_of)
+    return tracking.tracking(cohorts, repeats, champion.model, start, as_of, config.data.freq,
+                             config.data.freq_multiplier)
+
+
+def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, float]]:
+    """Mean P(alive) by (frequency, recency) cell: frequency capped at ``cells``-1, recency in ``cells`` bins."""
+    top = current.agg(F.max("recency")).first()[0] or 1.0
+    grid = current.groupBy(
+        F.least(F.col("frequency"), F.lit(cells - 1)).cast("int").alias("f"),
+        F.least(F.floor(F.col("recency") / F.lit(top / cells)), F.lit(cells - 1)).cast("int").alias("r"),
+    ).agg(F.avg("p_alive").alias("p")).collect()
+    return [(int(g["f"]), int(g["r"]), float(g["p"])) for g in grid]
+
+
+def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow],
+                  track: tracking.Tracking | None, champion: Champion | None) -> str | None:
     """The HTML report next to the latest prediction files (None before any prediction files exist)."""
     folder = save_to_blob.latest_run_folder(ctx.output_path, ctx.dbutils)
     if folder is None:
@@ -122,13 +218,16 @@ def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow
     model_cols = ["frequency_model_name", "frequency_model_version", "monetary_model_name", "monetary_model_version"]
     first = current.select(*model_cols).first()
     lineage = {**(first.asDict() if first else {}), "predictions": folder, "run_id": ctx.run_id}
+    if champion is not None:
+        lineage.update({"frequency_model_training_as_of": champion.as_of.isoformat(),
+                        "frequency_model_calibration_end": champion.calibration_end.isoformat()})
     text = report.render(as_of, list(zip(labels, [round(s * total) for s in shares], strict=True)), tiers, top,
-                         rows, lineage)
+                         rows, lineage, track, champion.calibration_end if champion else None, _p_alive_grid(current))
     return save_to_blob.save_text_to_blob_storage(text, folder, "report.html", ctx.dbutils)
 
 
 def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
-    """Compute, store and log the monitoring metrics of ``as_of`` against the as_of scored before it.
+    """Compute, store and log the monitoring metrics of ``as_of`` against the previous as_of and the champion.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
     Returns the step summary; raises DataError when that as_of has no predictions.
@@ -151,22 +250,44 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     previous = earlier[-1] if earlier else None
     as_of, ref_as_of = current.isoformat(), previous.isoformat() if previous else None
     targets, features = ctx.tables.read(targets_name), ctx.tables.read(features_name)
+    ctx.setup_mlflow()
+    champion = _champion(ctx, _at(targets, current))
+    feature_as_ofs = set(_as_ofs(ctx, features_name))
     rows: list[MetricRow] = []
-    with ctx.phase(f"monitor: metrics for as_of={as_of}"):
+    with ctx.phase(f"monitor: input data for as_of={as_of}"):
+        parsed = _parsed_source(ctx).cache()
+        first_days = inputs.first_purchase_days(parsed).cache()
+        try:
+            span = dt.timedelta(days=settings.input_window_days - 1)
+            windows = [inputs.Window(PREVIOUS, previous - span, previous)] if previous else []
+            if champion is not None:
+                start = first_days.agg(F.min("first_day")).first()[0]
+                windows.append(inputs.Window(TRAINING, start, champion.calibration_end))
+            rows += _input_rows(parsed, first_days, current, windows, settings)
+            track = _tracking(parsed, first_days, current, champion, config) if champion else None
+        finally:
+            parsed.unpersist()
+            first_days.unpersist()
+    with ctx.phase(f"monitor: drift and performance for as_of={as_of}"):
         if previous is not None:
             prediction_columns = ["clv", "p_alive", *(purchases_column(d) for d in config.projection.horizons_days)]
             rows += _drift_rows(_at(features, previous), _at(features, current), list(FEATURE_COLUMNS),
-                                as_of, ref_as_of, settings.bins, settings.thresholds)
+                                as_of, ref_as_of, settings.bins, settings.thresholds, PREVIOUS)
             rows += _drift_rows(_at(targets, previous), _at(targets, current), prediction_columns,
-                                as_of, ref_as_of, settings.bins, settings.thresholds)
+                                as_of, ref_as_of, settings.bins, settings.thresholds, PREVIOUS)
             rows += _tier_rows(_at(targets, previous), _at(targets, current), as_of, ref_as_of,
                                settings.thresholds.tier_share_change)
-        rows += _performance_rows(targets, features, target_as_ofs[:-1], set(_as_ofs(ctx, features_name)),
+        if champion is not None and champion.as_of in feature_as_ofs:
+            rows += _drift_rows(_training_features(features, champion), _at(features, current),
+                                list(FEATURE_COLUMNS), as_of, champion.calibration_end.isoformat(), settings.bins,
+                                settings.thresholds, TRAINING)
+        rows += _performance_rows(targets, features, target_as_ofs[:-1], feature_as_ofs,
                                   list(config.projection.horizons_days), settings.thresholds)
     if rows:
         frame = ctx.spark.createDataFrame([{**r.as_dict(), RUN_AS_OF: as_of} for r in rows],
                                           "as_of string, metric string, column string, value double, threshold "
-                                          "double, breached boolean, reference_as_of string, run_as_of string")
+                                          "double, breached boolean, reference_as_of string, reference string, "
+                                          "run_as_of string")
         with ctx.phase(f"monitor: write {monitoring_name}"):
             ctx.tables.replace_where(frame, monitoring_name, RUN_AS_OF, as_of)
     messages = alerts(rows)
@@ -174,12 +295,15 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         ctx.logger.warning("monitoring alert: %s", message)
     mlflow_run_id = _log_mlflow(ctx, as_of, rows)
     with ctx.phase("monitor: HTML report"):
-        report_path = _write_report(ctx, _at(targets, current), as_of, rows)
+        report_path = _write_report(ctx, _at(targets, current), as_of, rows, track, champion)
     status = "failed" if messages and settings.fail_on_alert else "succeeded"
     if status == "failed":
         ctx.logger.error("monitor: %d alert(s) and monitoring.fail_on_alert is set; failing the task", len(messages))
     ctx.logger.info("monitor: %d metrics for as_of=%s against %s, %d alert(s)", len(rows), as_of, ref_as_of,
                     len(messages))
+    references = {PREVIOUS: ref_as_of, TRAINING: None if champion is None else {
+        "model": f"{champion.name}/{champion.version}", "as_of": champion.as_of.isoformat(),
+        "calibration_end": champion.calibration_end.isoformat()}}
     return {
         "step": "monitor",
         "status": status,
@@ -189,6 +313,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
         "outputs": {"report_path": report_path},
         "monitoring": {
             "reference_as_of": ref_as_of,
+            "references": references,
             "metrics": [r.as_dict() for r in rows],
             "alerts": messages,
             "status": "alert" if messages else "ok",

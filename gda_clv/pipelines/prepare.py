@@ -35,7 +35,7 @@ from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
 from gda_clv.utils import feature_store_utils as fs
 from gda_clv.utils.common import JobContext
-from gda_clv.utils.config_schema import SourceConfig
+from gda_clv.utils.config_schema import DataConfig, SourceConfig
 from gda_clv.utils.task_values import set_task_values
 
 STEP = "prepare"
@@ -161,6 +161,19 @@ def _log_counts(ctx: JobContext, counts: ValidationCounts, observation_end: dt.d
         )
 
 
+def source_reading(source: SourceConfig) -> tuple[ColumnMapping, str | None]:
+    """The column mapping and date format ``source`` is parsed with (CDNOW's own format for format cdnow)."""
+    date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
+    return ColumnMapping(**source.columns.model_dump()), date_format
+
+
+def parse_source(raw: DataFrame, data: DataConfig, observation_end: dt.date | None) -> DataFrame:
+    """``raw`` parsed and tagged as prepare does: column mapping, date format, zero amounts, validation bounds."""
+    columns, date_format = source_reading(data.source)
+    return parse_transactions(raw, columns, date_format, data.keep_zero_amounts, observation_end,
+                              earliest_date=data.validation.earliest_date, max_amount=data.validation.max_amount)
+
+
 @dataclass
 class _Validated:
     timeline: fs.Timeline
@@ -175,13 +188,9 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     repeated id is a quarantine row. Frames cached on the way are added to ``cached`` (the caller releases them).
     """
     data = ctx.config.data
-    source = data.source
-    columns = ColumnMapping(**source.columns.model_dump())
-    date_format = source.date_format or (CDNOW_DATE_FORMAT if source.format == "cdnow" else None)
+    columns, date_format = source_reading(data.source)
     # Parsed once and cached slim: one aggregation over the cache gives the counts by reason and the clean dates.
-    bounds = data.validation
-    parsed = parse_transactions(raw, columns, date_format, data.keep_zero_amounts, data.observation_end,
-                                earliest_date=bounds.earliest_date, max_amount=bounds.max_amount).cache()
+    parsed = parse_source(raw, data, data.observation_end).cache()
     cached.append(parsed)
     counts = validation_counts(parsed)
     # Without a configured observation end it is the last clean date, so no row can be after it.

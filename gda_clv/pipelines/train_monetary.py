@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import mlflow
@@ -100,34 +99,39 @@ def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
 
 
 def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaModel) -> dict[str, float]:
-    """Predicted vs actual holdout revenue of all calibration customers, scored in Spark (nothing collected)."""
+    """Predicted vs actual holdout revenue of all calibration customers (no customer reaches the driver).
 
-    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in batches:
-            purchases = frequency_model.expected_purchases(
-                pdf["duration_holdout"], pdf["frequency_cal"], pdf["recency_cal"], pdf["T_cal"]
-            )
-            spend = model.expected_average_spend(pdf["frequency_cal"], pdf["monetary_value_cal"])
-            yield pd.DataFrame({
-                "actual": (pdf["frequency_holdout"] * pdf["monetary_value_holdout"]).to_numpy(float),
-                "predicted": np.asarray(purchases, dtype=float) * np.asarray(spend, dtype=float),
-            })
-
-    rows = rfm.calibration_rows(features).select(
-        *[F.coalesce(F.col(c).cast("double"), F.lit(0.0)).alias(c) for c in REVENUE_INPUT]
-    )
-    totals = rows.mapInPandas(score, "actual double, predicted double").agg(
-        F.count(F.lit(1)).alias("n"), F.sum("actual").alias("actual"), F.sum("predicted").alias("predicted"),
-        F.sum((F.col("predicted") - F.col("actual")) ** 2).alias("sse"),
-    ).first()
-    n = float(totals["n"])
+    Spark aggregates the calibration customers to their distinct frequency-model inputs (frequency, recency, T,
+    holdout duration) with the sums that the revenue totals and squared errors need; the models score those groups
+    on the driver. Exact, because the Gamma-Gamma expected spend is linear in the observed mean spend m:
+    predicted = P * (A + B m) with P the expected holdout purchases and A, B depending on the frequency only.
+    """
+    value = {c: F.coalesce(F.col(c).cast("double"), F.lit(0.0)) for c in REVENUE_INPUT}
+    actual, m = value["frequency_holdout"] * value["monetary_value_holdout"], value["monetary_value_cal"]
+    keys = ("frequency_cal", "recency_cal", "T_cal", "duration_holdout")
+    groups = rfm.calibration_rows(features).groupBy(*[value[k].alias(k) for k in keys]).agg(
+        F.count(F.lit(1)).alias("n"), F.sum(m).alias("m"), F.sum(m * m).alias("mm"), F.sum(actual).alias("a"),
+        F.sum(actual * actual).alias("aa"), F.sum(actual * m).alias("am"),
+    ).toPandas()
+    f = groups["frequency_cal"].to_numpy(float)
+    purchases = np.asarray(frequency_model.expected_purchases(
+        groups["duration_holdout"].to_numpy(float), f, groups["recency_cal"].to_numpy(float),
+        groups["T_cal"].to_numpy(float)), dtype=float)
+    base = model.expected_average_spend(f, np.zeros_like(f))
+    slope = model.expected_average_spend(f, np.ones_like(f)) - base
+    n, s_m, s_mm, s_a, s_aa, s_am = (groups[c].to_numpy(float) for c in ("n", "m", "mm", "a", "aa", "am"))
+    predicted = purchases * (base * n + slope * s_m)
+    # sum of (P (A + B m) - actual)^2 over each group's customers, from the group's sums
+    sse = (purchases**2 * (base**2 * n + 2 * base * slope * s_m + slope**2 * s_mm)
+           - 2 * purchases * (base * s_a + slope * s_am) + s_aa)
+    customers, actual_total, predicted_total = float(n.sum()), float(s_a.sum()), float(predicted.sum())
     return {
-        "holdout_revenue_customers": n,
-        "holdout_revenue_actual_total": float(totals["actual"]),
-        "holdout_revenue_predicted_total": float(totals["predicted"]),
-        "holdout_revenue_actual_per_customer": float(totals["actual"]) / n,
-        "holdout_revenue_predicted_per_customer": float(totals["predicted"]) / n,
-        "holdout_revenue_rmse_per_customer": math.sqrt(float(totals["sse"]) / n),
+        "holdout_revenue_customers": customers,
+        "holdout_revenue_actual_total": actual_total,
+        "holdout_revenue_predicted_total": predicted_total,
+        "holdout_revenue_actual_per_customer": actual_total / customers,
+        "holdout_revenue_predicted_per_customer": predicted_total / customers,
+        "holdout_revenue_rmse_per_customer": math.sqrt(max(float(sse.sum()), 0.0) / customers),
     }
 
 

@@ -214,12 +214,16 @@ class MonitoringThresholds(_Strict):
     tier_share_change: float = Field(gt=0)
     purchases_bias: float = Field(gt=0)
     revenue_bias: float = Field(gt=0)
+    transactions_per_day_change: float = Field(gt=0)
+    new_customer_share_change: float = Field(gt=0)
+    quarantine_share_change: float = Field(gt=0)
 
 
 class MonitoringConfig(_Strict):
     """``monitoring.*``: bins of the drift statistics, alert thresholds, whether an alert fails the step."""
 
     bins: int = Field(ge=2, le=100)
+    input_window_days: int = Field(ge=1)
     thresholds: MonitoringThresholds
     fail_on_alert: bool
 

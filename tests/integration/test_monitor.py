@@ -2,15 +2,20 @@
 MLflow): drift rows for the second as_of against the first, and a performance-over-time row for the first."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
+from gda_clv.monitoring.inputs import LEVELS
 from gda_clv.pipelines import monitor, prepare, project, train_frequency, train_monetary
+from gda_clv.pipelines.monitor import FEATURE_COLUMNS, PREVIOUS, TRAINING
 from gda_clv.utils.common import JobContext
+from tests.chromium import decoded_image_widths
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +45,8 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     for step in (prepare, train_frequency, train_monetary, project):
         step.run(first)
     alone = monitor.run(first)
-    assert alone["monitoring"]["reference_as_of"] is None and alone["monitoring"]["metrics"] == []
+    assert alone["monitoring"]["reference_as_of"] is None  # no previous as_of: only the champion's training window
+    assert {m["reference"] for m in alone["monitoring"]["metrics"]} == {"current", TRAINING}
 
     second = contexts("1998-06-30")  # 30 days later: the first as_of's 30-day horizon has elapsed
     prepare.run(second)
@@ -63,10 +69,68 @@ def test_two_scoring_runs_give_drift_and_performance_rows(contexts) -> None:
     assert ("purchases_bias", "90d") not in perf  # 90 days have not elapsed
     assert any(column.startswith("30d,value_tier=") for _, column in perf)
     page = Path(summary["outputs"]["report_path"]).read_text()
-    assert page.count('src="data:image/png;base64,') == 2 and "1998-06-30" in page
+    assert page.count('src="data:image/png;base64,') == 4 and "1998-06-30" in page
+    widths = decoded_image_widths(Path(summary["outputs"]["report_path"]))
+    assert len(widths) == 4 and min(widths) > 100  # the real report's figures decode in Chromium
     breached = [m for m in mon["metrics"] if m["breached"]]
     assert len(mon["alerts"]) == len(breached)
-    assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv"] >= 0
+    assert mlflow.get_run(summary["mlflow_run_id"]).data.metrics["psi.clv.previous_as_of"] >= 0
+
+
+def _levels(cdnow: Path, start: dt.date, end: dt.date, keep_zero: bool) -> dict[str, float]:
+    """The input levels of start..end recomputed with pandas from the CDNOW file (data.keep_zero_amounts)."""
+    log = pd.read_csv(cdnow, sep=r"\s+", skiprows=1, names=["id", "date", "cds", "amount"], dtype={"date": str})
+    log["date"] = pd.to_datetime(log["date"], format="%Y%m%d").dt.date
+    log["clean"] = log["amount"] >= 0 if keep_zero else log["amount"] > 0
+    first = log[log["clean"]].groupby("id")["date"].min()
+    window = log[(log["date"] >= start) & (log["date"] <= end)]
+    clean = window[window["clean"]]
+    pairs = clean[["id", "date"]].drop_duplicates()
+    return {"transactions_per_day": len(clean) / ((end - start).days + 1),
+            "new_customer_share": float((pairs["date"].to_numpy() == first.loc[pairs["id"]].to_numpy()).mean()),
+            "quarantine_share": 1 - len(clean) / len(window)}
+
+
+def test_input_data_against_previous_as_of_and_champion_training(contexts, cdnow_subset: Path) -> None:
+    first = contexts("1998-05-31")
+    for step in (prepare, train_frequency, train_monetary, project):
+        step.run(first)
+    second = contexts("1998-06-30")
+    prepare.run(second)
+    project.run(second)
+    summary = monitor.run(second)
+    champion = summary["monitoring"]["references"][TRAINING]
+    assert summary["monitoring"]["references"][PREVIOUS] == "1998-05-31"
+    assert champion["as_of"] == "1998-05-31" and champion["model"].endswith("/1")
+    calibration_end = dt.date.fromisoformat(champion["calibration_end"])
+    trained_on = second.tables.read(second.feature_table.full_name).where("as_of = '1998-05-31'")
+    assert calibration_end == trained_on.select("calibration_end").first()[0]  # what prepare framed the training with
+
+    rows = second.tables.read(second.monitoring_table_name).where("as_of = '1998-06-30'").collect()
+    by_key = {(r["metric"], r["column"], r["reference"]): r for r in rows}
+    windows = {"current": (dt.date(1998, 6, 1), dt.date(1998, 6, 30)),
+               PREVIOUS: (dt.date(1998, 5, 2), dt.date(1998, 5, 31)),
+               TRAINING: (dt.date(1997, 1, 1), calibration_end)}
+    keep_zero = second.config.data.keep_zero_amounts
+    expected = {name: _levels(cdnow_subset, *span, keep_zero) for name, span in windows.items()}
+    for reference, levels in expected.items():
+        for name, value in levels.items():
+            assert by_key[(name, "input", reference)]["reference_as_of"] == windows[reference][1].isoformat()
+            assert by_key[(name, "input", reference)]["value"] == pytest.approx(value, rel=1e-9, abs=1e-12)
+    for reference in (PREVIOUS, TRAINING):
+        for name in LEVELS:
+            row = by_key[(f"{name}_change", "input", reference)]
+            assert row["threshold"] is not None and row["breached"] == (abs(row["value"]) > row["threshold"])
+        assert ("psi", "amount", reference) in by_key and ("ks", "amount", reference) in by_key
+    volume = by_key[("transactions_per_day_change", "input", TRAINING)]
+    assert volume["value"] == pytest.approx(expected["current"]["transactions_per_day"]
+                                            / expected[TRAINING]["transactions_per_day"] - 1)
+    assert volume["breached"]  # CDNOW is one 1997 cohort: its purchases per day fell far below the training months
+    assert by_key[("new_customer_share", "input", TRAINING)]["value"] > 0.3
+    assert by_key[("new_customer_share", "input", "current")]["value"] == 0.0  # no new customers in 1998
+    for column in FEATURE_COLUMNS:
+        assert by_key[("psi", column, TRAINING)]["reference_as_of"] == champion["calibration_end"]
+    assert any("vs champion_training" in a for a in summary["monitoring"]["alerts"])
 
 
 def test_fail_on_alert_fails_the_step(contexts) -> None:

@@ -71,3 +71,24 @@ def test_cli_rejects_unknown_benchmark(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["--only", "prep,nope"])
     assert "--only: unknown benchmarks ['nope']; choose from prep, fit, score, e2e" in capsys.readouterr().err
+
+
+def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from bench.datasets import END, customer_log
+    from bench.race import notebook_command, phase_table
+
+    data = customer_log(300, tmp_path / "cache")
+    assert data.n_transactions == len(pd.read_csv(data.path)) > 300
+    out = run_measured(notebook_command(data.path, tmp_path / "nb"), tmp_path / "nb.log")
+    assert out["returncode"] == 0, (tmp_path / "nb.log").read_text()
+    clv = pd.read_parquet(tmp_path / "nb" / "clv.parquet")
+    assert len(clv) == 300 and (clv["clv"] >= 0).all() and clv["clv"].sum() > 0
+    params = json.loads((tmp_path / "nb" / "params.json").read_text())
+    assert set(params["frequency"]) == {"r", "alpha", "a", "b"} and set(params["phases"]) >= {"fit BG/NBD", "CLV"}
+    assert str(END) in notebook_command(data.path, tmp_path)
+    summary = {"timings": {"steps": {"prepare": 3.0, "project": 1.0},
+                           "phases": {"prepare: read": 1.0, "prepare: write": 2.0, "project: score": 0.5}}}
+    assert phase_table(summary) == [("prepare", 3.0), ("  read", 1.0), ("  write", 2.0), ("project", 1.0),
+                                    ("  score", 0.5)]
