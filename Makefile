@@ -14,9 +14,8 @@ STAMP := $(VENV)/.installed-$(PROFILE)
 DOCS_STAMP := $(VENV)/.docs-installed-$(PROFILE)
 ENV ?= local
 SPARK_PROFILE_NOTE := profile $(PROFILE) (constraints/$(PROFILE).txt)
-# mypy (strict, pyproject.toml [tool.mypy]) checks against the 17.3 runtime's packages and their stubs (pandas-stubs
-# 2.2 is pandas 2.2's; 16.4 has pandas 1.5 and mlflow 2), so it runs on the 17.3 profile only.
-MYPY := $(if $(filter dbr-17.3,$(PROFILE)),$(VENV)/bin/mypy,@echo "mypy: runs on PROFILE=dbr-17.3 only, skipped on" $(PROFILE))
+# mypy, strict on gda_clv/ (pyproject.toml [tool.mypy]), against the profile's own packages: passes on both runtimes.
+MYPY := $(VENV)/bin/mypy
 
 .PHONY: help env run test lint bench wheel clean docs
 
@@ -53,7 +52,7 @@ test: $(STAMP) $(DOCS_STAMP)  ## run lint and the whole test suite
 	$(PY) tests/runtime_moves.py constraints/$(PROFILE).txt $(VENV)/wheel-installed.txt
 	$(PY) -m pytest -q tests
 
-lint: $(STAMP)  ## ruff, and mypy strict on gda_clv/ (17.3 profile)
+lint: $(STAMP)  ## ruff, and mypy strict on gda_clv/
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
 	$(MYPY)
 

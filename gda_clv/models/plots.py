@@ -34,7 +34,7 @@ class PurchaseModel(Protocol):
 def _new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
     if ax is not None:
         return ax
-    return Figure(figsize=size, layout="constrained").subplots()
+    return Figure(figsize=size, layout="constrained").add_subplot()
 
 
 def _holdout_frame(
@@ -188,7 +188,9 @@ def probability_alive_matrix(model: PurchaseModel, T: float, max_frequency: int,
 def _plot_matrix(matrix: FloatArray, title: str, label: str, ax: Axes | None) -> Axes:
     ax = _new_axes(ax, (6.0, 5.0))
     image = ax.imshow(matrix, origin="lower", aspect="auto", interpolation="nearest", cmap="viridis")
-    ax.figure.colorbar(image, ax=ax, label=label)
+    figure = ax.figure
+    assert figure is not None, "an Axes made by _new_axes or passed in belongs to a figure"  # Optional in mpl 3.8
+    figure.colorbar(image, ax=ax, label=label)
     ax.set_xlabel("customer's recency (age at last purchase)")
     ax.set_ylabel("customer's historical frequency")
     ax.set_title(title)
