@@ -140,7 +140,7 @@ class JobContext:
 
     @property
     def job_run(self) -> str:
-        """The job run id: ``job_run_id`` as given, else this process's ``run_id``."""
+        """``job_run_id`` as given, else this process's ``run_id`` (what a training run is tagged with)."""
         return self.job_run_id or self.run_id
 
     @property
