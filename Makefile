@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed-$(PROFILE)
 DOCS_STAMP := $(VENV)/.docs-installed-$(PROFILE)
 ENV ?= local
 SPARK_PROFILE_NOTE := profile $(PROFILE) (constraints/$(PROFILE).txt)
+# mypy, strict on gda_clv/ (pyproject.toml [tool.mypy]), against the profile's own packages: passes on both runtimes.
+MYPY := $(VENV)/bin/mypy
 
 .PHONY: help env run test lint bench wheel clean docs
 
@@ -46,11 +48,13 @@ run: $(STAMP)  ## run the whole pipeline on the embedded default (local Spark, s
 test: $(STAMP) $(DOCS_STAMP)  ## run lint and the whole test suite
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
 	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(MYPY)
 	$(PY) tests/runtime_moves.py constraints/$(PROFILE).txt $(VENV)/wheel-installed.txt
 	$(PY) -m pytest -q tests
 
-lint: $(STAMP)  ## ruff only
+lint: $(STAMP)  ## ruff, and mypy strict on gda_clv/
 	$(VENV)/bin/ruff check gda_clv tests bench data_engineering_pipelines model_pipelines setup.py
+	$(MYPY)
 
 wheel: $(STAMP)  ## build dist/gda_clv-*.whl
 	$(PY) -m build --wheel --outdir dist .

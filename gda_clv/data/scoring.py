@@ -7,7 +7,7 @@ are collected.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +153,7 @@ def score_customers(
 
     get_params = _shipped(features.sparkSession, (frequency_model.to_dict(), monetary_model.to_dict()))
 
-    def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def score_batches(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         freq_state, monetary_state = get_params()
         fm, mm = FrequencyModel.from_dict(freq_state), GammaGammaModel.from_dict(monetary_state)
         for batch in batches:

@@ -20,20 +20,25 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from gda_clv.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gda_clv.models._types import FloatArray, IndexArray
 
 PARAM_KEYS = ("r", "alpha", "a", "b", "p", "q", "v")
 
 
 @dataclass(frozen=True)
 class _Draw:
-    customer: np.ndarray  # customer index per transaction
-    time: np.ndarray  # offset from start per transaction, in (fractional) days
-    amount: np.ndarray
+    customer: IndexArray  # customer index per transaction
+    time: FloatArray  # offset from start per transaction, in (fractional) days
+    amount: FloatArray
     n_customers: int
 
 
@@ -120,10 +125,11 @@ def generate_transactions(
     )
 
 
-def _timestamps(first: np.datetime64, days: np.ndarray, round_to_days: bool) -> np.ndarray:
+def _timestamps(first: np.datetime64, days: FloatArray, round_to_days: bool) -> npt.NDArray[np.datetime64]:
     """``first`` + ``days`` (fractional) as datetime64[ns], floored to the day when ``round_to_days``."""
     offset = np.floor(days).astype("timedelta64[D]") if round_to_days else (days * 86_400e9).astype("timedelta64[ns]")
-    return (first.astype("datetime64[ns]") + offset).astype("datetime64[ns]")
+    stamps: npt.NDArray[np.datetime64] = (first.astype("datetime64[ns]") + offset).astype("datetime64[ns]")
+    return stamps
 
 
 def customers_for_transactions(

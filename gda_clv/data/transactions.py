@@ -369,7 +369,7 @@ def apply_outlier_rule(
     kept = clean.join(dropped, on=CUSTOMER_ID, how="left_anti").select(*STANDARD_COLUMNS)
     stats = clean.join(dropped, on=CUSTOMER_ID, how="left_semi").agg(
         F.countDistinct(CUSTOMER_ID).alias("customers"), F.count(F.lit(1)).alias("rows")
-    ).first()
+    ).collect()[0]  # an aggregate without grouping: one row
     return kept, {
         "rule": "drop_customers",
         "quantile": quantile,

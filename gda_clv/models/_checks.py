@@ -5,9 +5,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gda_clv.errors import DataError
+from gda_clv.models._types import FloatArray
 
 
-def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
+def as_float_array(values: ArrayLike, name: str) -> FloatArray:
     """A 1-d float array of ``values``; DataError naming ``name`` if it has missing values."""
     arr = np.asarray(values, dtype=float).reshape(-1)
     if np.isnan(arr).any():
@@ -15,7 +16,7 @@ def as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
-def weights_array(weights: ArrayLike | None, n: int) -> np.ndarray:
+def weights_array(weights: ArrayLike | None, n: int) -> FloatArray:
     """Customer counts per row (1 each when ``weights`` is None); must be positive."""
     if weights is None:
         return np.ones(n)
@@ -29,7 +30,7 @@ def weights_array(weights: ArrayLike | None, n: int) -> np.ndarray:
 
 def check_rfm(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Validated (frequency, recency, T, weights) arrays as lifetimes' summary defines them."""
     f = as_float_array(frequency, "frequency")
     r = as_float_array(recency, "recency")
@@ -53,7 +54,7 @@ def check_rfm(
 
 def check_monetary(
     frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Validated (frequency, monetary_value, weights) of repeat customers for the Gamma-Gamma fit."""
     f = as_float_array(frequency, "frequency")
     m = as_float_array(monetary_value, "monetary_value")

@@ -14,8 +14,11 @@ import numpy as np
 from scipy.optimize import minimize
 
 from gda_clv.errors import ModelError
+from gda_clv.models._types import FloatArray, NumberArray
 
-ValueAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
+ValueAndGrad = Callable[[FloatArray], tuple[float, FloatArray]]
+# A model's objective: (log-parameters, penalizer) -> (value, gradient).
+Objective = Callable[[FloatArray, float], tuple[float, FloatArray]]
 
 # Log-parameter box: exp(+-25) is far outside any sensible CLV parameter; an optimum on it is a failure.
 LOG_BOUND = 25.0
@@ -28,24 +31,24 @@ class Attempt:
     """Outcome of one optimisation attempt; ``x`` are the optimiser's (log, scaled) parameters."""
 
     converged: bool
-    x: np.ndarray
+    x: FloatArray
     fun: float
     message: str
-    hessian: np.ndarray | None = None
+    hessian: FloatArray | None = None
 
 
 @dataclass(frozen=True)
 class FitOutcome:
     """The converged attempt plus the list of everything that was tried."""
 
-    x: np.ndarray
+    x: FloatArray
     fun: float
     penalizer: float
     attempts: list[str]
-    hessian: np.ndarray | None
+    hessian: FloatArray
 
 
-def wsum(weights: np.ndarray, values: np.ndarray) -> float:
+def wsum(weights: NumberArray, values: NumberArray) -> float:
     """sum(weights * values) without BLAS (a threaded ddot is slow on busy machines) and without a temporary."""
     return float(np.einsum("i,i->", weights, values))
 
@@ -56,8 +59,8 @@ def retry_penalizers(penalizer: float) -> list[float]:
 
 
 def fit_with_retries(
-    attempt: Callable[[np.ndarray, float], Attempt],
-    starts: Sequence[np.ndarray],
+    attempt: Callable[[FloatArray, float], Attempt],
+    starts: Sequence[FloatArray],
     penalizer: float,
     what: str,
     fix: str,
@@ -69,12 +72,12 @@ def fit_with_retries(
         result = attempt(np.asarray(x0, dtype=float), pen)
         start = "[" + ", ".join(f"{v:.3g}" for v in np.exp(x0)) + "]"
         tried.append(f"start={start} penalizer={pen:g}: {'converged' if result.converged else result.message}")
-        if result.converged:
+        if result.converged and result.hessian is not None:  # a converged attempt always has its Hessian
             return FitOutcome(x=result.x, fun=result.fun, penalizer=pen, attempts=tried, hessian=result.hessian)
     raise ModelError(f"The {what} fit did not converge. Tried: " + "; ".join(tried) + f". {fix}")
 
 
-def minimize_smooth(fun: ValueAndGrad, x0: np.ndarray, lower: Sequence[float | None] | None = None) -> Attempt:
+def minimize_smooth(fun: ValueAndGrad, x0: FloatArray, lower: Sequence[float | None] | None = None) -> Attempt:
     """Minimise a smooth objective over log-parameters with an analytic gradient, tightly converged.
 
     BFGS (lifetimes' own method) when unconstrained; L-BFGS-B when ``lower`` raises the lower bound of
@@ -112,7 +115,7 @@ def minimize_smooth(fun: ValueAndGrad, x0: np.ndarray, lower: Sequence[float | N
     return Attempt(converged=curved, x=x, fun=float(res.fun), message=message, hessian=hessian)
 
 
-def hessian_from_gradient(fun: ValueAndGrad, x: np.ndarray, step: float = 1e-5) -> np.ndarray:
+def hessian_from_gradient(fun: ValueAndGrad, x: FloatArray, step: float = 1e-5) -> FloatArray:
     """Central-difference Hessian of an objective from its analytic gradient (symmetrised)."""
     n = len(x)
     hess = np.empty((n, n))
@@ -123,7 +126,7 @@ def hessian_from_gradient(fun: ValueAndGrad, x: np.ndarray, step: float = 1e-5) 
     return (hess + hess.T) / 2
 
 
-def hessian_from_values(fun: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> np.ndarray:
+def hessian_from_values(fun: Callable[[FloatArray], float], x: FloatArray, step: float = 1e-4) -> FloatArray:
     """Central-difference Hessian of a scalar objective from function values only."""
     n = len(x)
     hess = np.empty((n, n))
@@ -143,7 +146,7 @@ def hessian_from_values(fun: Callable[[np.ndarray], float], x: np.ndarray, step:
     return hess
 
 
-def standard_errors(params: np.ndarray, log_hessian: np.ndarray, n_customers: float) -> np.ndarray:
+def standard_errors(params: FloatArray, log_hessian: FloatArray, n_customers: float) -> FloatArray:
     """Delta-method standard errors of ``params`` from the Hessian of the per-customer objective in log space.
 
     Same formula as lifetimes (``params**2 * diag(inv(H)) / n``); NaN where the Hessian is not invertible.

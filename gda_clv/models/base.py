@@ -9,6 +9,7 @@ import numpy as np
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._fitting import FitOutcome
+from gda_clv.models._types import FloatArray
 
 
 class FittedModel:
@@ -38,7 +39,7 @@ class FittedModel:
         self.n_customers_ = 0.0
 
     def _record_fit(
-        self, params: np.ndarray, ses: np.ndarray, log_likelihood: float, outcome: FitOutcome, n_customers: float
+        self, params: FloatArray, ses: FloatArray, log_likelihood: float, outcome: FitOutcome, n_customers: float
     ) -> None:
         """Store the results of a converged fit."""
         self.params_ = {n: float(v) for n, v in zip(self.param_names, params, strict=True)}
@@ -49,7 +50,7 @@ class FittedModel:
         self.penalizer_used_ = outcome.penalizer
         self.n_customers_ = float(n_customers)
 
-    def param_array(self) -> np.ndarray:
+    def param_array(self) -> FloatArray:
         """The fitted parameters in ``param_names`` order.
 
         Raises ``ModelError`` before the model is fitted or loaded.

@@ -13,9 +13,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from gda_clv.models._fitting import wsum
+from gda_clv.models._fitting import Objective, wsum
+from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import distinct
-from gda_clv.models.frequency import FrequencyModel, Objective
+from gda_clv.models.frequency import FrequencyModel
 
 
 class BetaGeoModel(FrequencyModel):
@@ -28,10 +29,10 @@ class BetaGeoModel(FrequencyModel):
     lifetimes_class = "BetaGeoFitter"
     lifetimes_generator = "beta_geometric_nbd_model"
 
-    def _objective(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
+    def _objective(self, frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray) -> Objective:
         return bgnbd_objective(frequency, recency, T, weights)
 
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """lifetimes' conditional_expected_number_of_purchases_up_to_time (FHL 2005 eq. 10), in numpy.
 
         lifetimes takes the log of the hypergeometric term, which is NaN when that term is negative (possible
@@ -42,7 +43,7 @@ class BetaGeoModel(FrequencyModel):
             self.purchases_numerator(t, frequency, T) / self.recency_factor(frequency, recency, T), dtype=float
         )
 
-    def purchases_numerator(self, t: ArrayLike, frequency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def purchases_numerator(self, t: ArrayLike, frequency: ArrayLike, T: ArrayLike) -> FloatArray:
         """The part of :meth:`expected_purchases` that depends on the horizon: a function of (t, x, T) only.
 
         ``expected_purchases = purchases_numerator / recency_factor``.
@@ -51,7 +52,7 @@ class BetaGeoModel(FrequencyModel):
         return stable_purchases_numerator(r, alpha, a, b, np.asarray(frequency, dtype=float),
                                           np.asarray(t, dtype=float), np.asarray(T, dtype=float), b_shift=0.0)
 
-    def recency_factor(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def recency_factor(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """The horizon-free denominator of :meth:`expected_purchases`.
 
         1 + [x > 0] a / (b + x - 1) * ((alpha + T) / (alpha + t_x))**(r + x).
@@ -63,8 +64,8 @@ class BetaGeoModel(FrequencyModel):
             return np.asarray(1 + (x > 0) * (a / (b + x - 1)) * ratio ** (r + x), dtype=float)
 
     def discounted_purchases(
-        self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, steps: np.ndarray, discounts: np.ndarray
-    ) -> np.ndarray:
+        self, frequency: FloatArray, recency: FloatArray, T: FloatArray, steps: FloatArray, discounts: FloatArray
+    ) -> FloatArray:
         """The base class's discounted sum, with the horizon loop run once per distinct (x, T) pair.
 
         E[purchases up to t] = numerator(t, x, T) / recency_factor(x, t_x, T), so the discounted sum of the numerator
@@ -81,20 +82,22 @@ class BetaGeoModel(FrequencyModel):
             total += (cumulative - previous) / discount
             previous = cumulative
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(total[pi] / self.recency_factor(frequency, recency, T), dtype=float)
+            expected: FloatArray = np.asarray(total[pi] / self.recency_factor(frequency, recency, T), dtype=float)
+        return expected
 
-    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """lifetimes' conditional_probability_alive (Fader, Hardie & Lee note 021), in numpy."""
         r, alpha, a, b = self.param_array()
         x = np.asarray(frequency, dtype=float)
         log_div = (r + x) * np.log((alpha + np.asarray(T, dtype=float)) / (alpha + np.asarray(recency, dtype=float)))
         log_div = log_div + np.log(a / (b + np.maximum(x, 1) - 1))
-        return np.atleast_1d(np.where(x == 0, 1.0, expit(-log_div)))
+        alive: FloatArray = np.atleast_1d(np.where(x == 0, 1.0, expit(-log_div)))
+        return alive
 
 
 def stable_purchases_numerator(
-    r: float, alpha: float, a: float, b: float, x: np.ndarray, t: np.ndarray, age: np.ndarray, b_shift: float
-) -> np.ndarray:
+    r: float, alpha: float, a: float, b: float, x: FloatArray, t: FloatArray, age: FloatArray, b_shift: float
+) -> FloatArray:
     """(c / (a - 1)) * (1 - H), H = 2F1(r + x, B; c; z) * (1 - z)**(r + x), z = t / (alpha + T + t), evaluated stably.
 
     BG/NBD: B = b + x, c = a + b + x - 1 (``b_shift`` 0); MBG/NBD: B = b + x + 1, c = a + b + x (``b_shift`` 1).
@@ -109,7 +112,7 @@ def stable_purchases_numerator(
     z = t / (alpha + age + t)
     log_1mz = np.log((alpha + age) / (alpha + age + t))
 
-    def forms(c: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def forms(c: FloatArray) -> Iterator[tuple[FloatArray, FloatArray]]:
         yield hyp2f1(r + x, big_b, c, z), (r + x) * log_1mz
         yield hyp2f1(c - r - x, c - big_b, c, z), (c - big_b) * log_1mz  # Euler
         yield hyp2f1(r + x, c - big_b, c, z / (z - 1)), np.zeros_like(log_1mz)  # Pfaff
@@ -125,13 +128,13 @@ def stable_purchases_numerator(
         return np.asarray(c / (a - 1) * (1 - sign * np.exp(log_h)), dtype=float)
 
 
-def log1p_exp(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log1p_exp(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(log(1 + exp(d)), exp(d) / (1 + exp(d))) without overflow: for d > 30 they are d and 1 to double precision."""
     e = np.exp(np.minimum(d, 30.0))
     return np.where(d > 30.0, d, np.log1p(e)), e / (1.0 + e)
 
 
-def bgnbd_objective(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
+def bgnbd_objective(frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray) -> Objective:
     """lifetimes' BG/NBD objective and its analytic gradient in log-parameters, on (scaled) data.
 
     Per customer: ll = A1 + A2 + log(exp(A3) + [x > 0] exp(A4)) with lifetimes' A1..A4; the objective is
@@ -154,7 +157,7 @@ def bgnbd_objective(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, w
     tu, itr = distinct(recency[rep])
     ixr = ix[rep]  # distinct-frequency index of each repeat buyer
 
-    def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
+    def objective(log_params: FloatArray, penalizer: float) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
         r, alpha, a, b = params
         # Terms in x only, once per distinct x.

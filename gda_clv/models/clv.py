@@ -5,6 +5,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gda_clv.errors import ConfigError
+from gda_clv.models._types import FloatArray
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.names import DAYS_PER_PERIOD, LIFETIMES_PERIODS_PER_MONTH
@@ -44,7 +45,7 @@ def customer_lifetime_value(
     freq: str = "D",
     freq_multiplier: float = 1,
     month_days: float | None = None,
-) -> np.ndarray:
+) -> FloatArray:
     """CLV over ``time_months`` months, discounted by ``discount_rate`` per month.
 
     Equals lifetimes' ``GammaGammaFitter.customer_lifetime_value`` (which supports freq_multiplier 1 only):

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from gda_clv.errors import DataError
+from gda_clv.models._types import FloatArray, IndexArray
 
 # Largest combined integer key of the fast path (product of the distinct counts per column).
 _MAX_KEY = 2**62
 
+Scalar = TypeVar("Scalar", bound=np.generic)
 
-def distinct(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+
+def distinct(values: npt.NDArray[Scalar], sort: bool = False) -> tuple[npt.NDArray[Scalar], IndexArray]:
     """(distinct values, index of each element's value): a hash-based np.unique(return_inverse=True).
 
     Unsorted unless ``sort``; NaN counts as one value, like np.unique.
@@ -62,7 +67,7 @@ def _count_numeric(df: pd.DataFrame, cols: Sequence[str], weight_col: str) -> pd
     for u, code in zip(uniques[1:], codes[1:], strict=True):
         key = key * len(u) + code
     keys, counts = np.unique(key, return_counts=True)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, FloatArray] = {}
     for c, u in zip(reversed(cols), reversed(uniques), strict=True):
         out[c] = u[keys % len(u)]
         keys = keys // len(u)

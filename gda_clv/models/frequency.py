@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,12 +17,12 @@ from numpy.typing import ArrayLike
 
 from gda_clv.errors import ConfigError, ModelError
 from gda_clv.models._checks import check_rfm
-from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
+from gda_clv.models._fitting import Objective, fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import generate_data, lifetimes, quiet
+from gda_clv.models._types import FloatArray
 from gda_clv.models.base import FittedModel
 
 # objective(log_params, penalizer) -> (per-customer penalized negative log-likelihood, gradient)
-Objective = Callable[[np.ndarray, float], tuple[float, np.ndarray]]
 
 FIX_HINT = (
     "Try a larger model.frequency.penalizer (e.g. 0.01) or another model.frequency.type "
@@ -66,7 +65,7 @@ class FrequencyModel(FittedModel, ABC):
 
     # ---- fitting -------------------------------------------------------------------------------------------
     @abstractmethod
-    def _objective(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
+    def _objective(self, frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray) -> Objective:
         """The lifetimes objective on scaled time, as a function of (log params, penalizer)."""
 
     def fit(
@@ -95,7 +94,7 @@ class FrequencyModel(FittedModel, ABC):
         return self
 
     # ---- predictions (lifetimes' formulas; subclasses may vectorise them in numpy) ----------------------------
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Conditional expected number of repeat purchases in the next ``t`` periods."""
         fitter = self.to_lifetimes()
         with quiet(), np.errstate(all="ignore"):
@@ -104,7 +103,7 @@ class FrequencyModel(FittedModel, ABC):
             )
         return np.asarray(out, dtype=float)
 
-    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Probability that a customer with this history is still active."""
         fitter = self.to_lifetimes()
         with quiet(), np.errstate(all="ignore"):
@@ -114,8 +113,8 @@ class FrequencyModel(FittedModel, ABC):
         return np.asarray(out, dtype=float)
 
     def discounted_purchases(
-        self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, steps: np.ndarray, discounts: np.ndarray
-    ) -> np.ndarray:
+        self, frequency: FloatArray, recency: FloatArray, T: FloatArray, steps: FloatArray, discounts: FloatArray
+    ) -> FloatArray:
         """Per customer, sum over k of (E[purchases up to steps[k]] - E[up to steps[k-1]]) / discounts[k].
 
         The horizon loop of the CLV sum; subclasses may compute it faster.

@@ -20,8 +20,9 @@ from scipy.special import digamma, gammaln
 
 from gda_clv.errors import ModelError
 from gda_clv.models._checks import check_monetary
-from gda_clv.models._fitting import fit_with_retries, minimize_smooth, standard_errors, wsum
+from gda_clv.models._fitting import Objective, ValueAndGrad, fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import lifetimes
+from gda_clv.models._types import FloatArray
 from gda_clv.models.base import FittedModel
 from gda_clv.models.compress import distinct
 
@@ -81,7 +82,7 @@ class GammaGammaModel(FittedModel):
         self._record_fit(params, standard_errors(params, outcome.hessian, w.sum()), log_likelihood, outcome, w.sum())
         return self
 
-    def expected_average_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
+    def expected_average_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
         """E[spend per transaction | x, m] (lifetimes' conditional_expected_average_profit).
 
         For frequency 0 the individual weight is 0, so the result is the population mean p*v/(q-1).
@@ -127,7 +128,7 @@ class GammaGammaModel(FittedModel):
         return fitter
 
 
-def _newton_polish(fun, x: np.ndarray, hessian: np.ndarray, steps: int = 2) -> np.ndarray:  # noqa: ANN001
+def _newton_polish(fun: ValueAndGrad, x: FloatArray, hessian: FloatArray, steps: int = 2) -> FloatArray:
     """A couple of Newton steps from the optimiser's answer: the estimate then depends on the data, not on the path
     the optimiser took (spend in dollars and in cents agree to 1e-12 instead of the optimiser's 1e-8)."""
     for _ in range(steps):
@@ -138,7 +139,7 @@ def _newton_polish(fun, x: np.ndarray, hessian: np.ndarray, steps: int = 2) -> n
     return x
 
 
-def gamma_gamma_objective(frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray):  # noqa: ANN201
+def gamma_gamma_objective(frequency: FloatArray, monetary_value: FloatArray, weights: FloatArray) -> Objective:
     """lifetimes' Gamma-Gamma objective and its analytic gradient in log-parameters.
 
     The gamma functions depend on the frequency only: they are evaluated once per distinct frequency with the
@@ -156,7 +157,7 @@ def gamma_gamma_objective(frequency: np.ndarray, monetary_value: np.ndarray, wei
     sum_log_m = wsum(w, log_m)
     log_xu = np.log(xu)
 
-    def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
+    def objective(log_params: FloatArray, penalizer: float) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
         p, q, v = params
         px = p * xu

@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gda_clv.models._fitting import Objective
 from gda_clv.models._lifetimes import lifetimes, quiet
+from gda_clv.models._types import FloatArray
 from gda_clv.models.bgnbd import stable_purchases_numerator
-from gda_clv.models.frequency import FrequencyModel, Objective
+from gda_clv.models.frequency import FrequencyModel
 
 
 class ModifiedBetaGeoModel(FrequencyModel):
@@ -23,20 +25,20 @@ class ModifiedBetaGeoModel(FrequencyModel):
     lifetimes_class = "ModifiedBetaGeoFitter"
     lifetimes_generator = "modified_beta_geometric_nbd_model"
 
-    def _objective(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
+    def _objective(self, frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray) -> Objective:
         from autograd import value_and_grad
 
         nll = value_and_grad(lifetimes.ModifiedBetaGeoFitter._negative_log_likelihood)
         x = frequency.astype(int)
 
-        def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
+        def objective(log_params: FloatArray, penalizer: float) -> tuple[float, FloatArray]:
             with quiet():
                 value, grad = nll(log_params, x, recency, T, weights, penalizer)
             return float(value), np.asarray(grad, dtype=float)
 
         return objective
 
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """lifetimes' MBG/NBD conditional expected purchases, with the hypergeometric term evaluated stably."""
         r, alpha, a, b = self.param_array()
         x, age = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)

@@ -11,14 +11,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gda_clv.models._fitting import Objective
 from gda_clv.models._lifetimes import lifetimes, quiet
-from gda_clv.models.frequency import FrequencyModel, Objective
+from gda_clv.models._types import FloatArray
+from gda_clv.models.frequency import FrequencyModel
 
 
-def central_gradient(fun: Callable[[np.ndarray], float], step: float = 1e-6) -> Callable[[np.ndarray], np.ndarray]:
+def central_gradient(fun: Callable[[FloatArray], float], step: float = 1e-6) -> Callable[[FloatArray], FloatArray]:
     """Central-difference gradient of a scalar function."""
 
-    def grad(x: np.ndarray) -> np.ndarray:
+    def grad(x: FloatArray) -> FloatArray:
         out = np.empty(len(x))
         for k in range(len(x)):
             e = np.zeros(len(x))
@@ -39,15 +41,15 @@ class ParetoNBDModel(FrequencyModel):
     lifetimes_class = "ParetoNBDFitter"
     lifetimes_generator = "pareto_nbd_model"
 
-    def _objective(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray) -> Objective:
+    def _objective(self, frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray) -> Objective:
         nll = lifetimes.ParetoNBDFitter._negative_log_likelihood
         x = frequency.astype(int)
         rows, total = len(x), weights.sum()
 
-        def objective(log_params: np.ndarray, penalizer: float) -> tuple[float, np.ndarray]:
+        def objective(log_params: FloatArray, penalizer: float) -> tuple[float, FloatArray]:
             # lifetimes: -sum(w*ll)/mean(w) + pen'*sum(p^2); with pen' = pen*rows/total, dividing by rows gives
             # (-sum(w*ll) + pen*sum(p^2)) / total, i.e. lifetimes' per-customer objective scaled by 1/customers.
-            def value(lp: np.ndarray) -> float:
+            def value(lp: FloatArray) -> float:
                 with quiet(), np.errstate(all="ignore"):
                     return float(nll(np.exp(lp), x, recency, T, weights, penalizer * rows / total)) / rows
 

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from gda_clv.errors import DataError
+from gda_clv.models._types import FloatArray
 
 DEFAULT_BUCKET_EDGES: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
 
@@ -23,17 +24,17 @@ DEFAULT_BUCKET_EDGES: tuple[int, ...] = (0, 1, 2, 4, 8, 16)
 class PurchaseModel(Protocol):
     """What the matrix plots need from a fitted frequency model."""
 
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Expected purchases in the next ``t`` periods of customers with these statistics."""
 
-    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Probability that customers with these statistics are still alive at ``T``."""
 
 
 def _new_axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.5)) -> Axes:
     if ax is not None:
         return ax
-    return Figure(figsize=size, layout="constrained").subplots()
+    return Figure(figsize=size, layout="constrained").add_subplot()
 
 
 def _holdout_frame(
@@ -52,7 +53,7 @@ def _holdout_frame(
     return frame
 
 
-def _weighted_groups(frame: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
+def _weighted_groups(frame: pd.DataFrame, key: pd.Series[int]) -> pd.DataFrame:
     work = frame.assign(
         key=key.to_numpy(),
         actual_total=frame["actual"] * frame["weight"],
@@ -160,33 +161,36 @@ def plot_holdout_by_frequency_bucket(
     return ax
 
 
-def _grid(max_frequency: int, max_recency: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(max_frequency: int, max_recency: int) -> tuple[FloatArray, FloatArray]:
     if max_frequency < 0 or max_recency < 0:
         raise DataError(f"max_frequency and max_recency must be >= 0, got {max_frequency} and {max_recency}.")
     frequencies = np.arange(max_frequency + 1, dtype=float)
-    return np.meshgrid(frequencies, np.arange(max_recency + 1, dtype=float), indexing="ij")
+    grid_frequency, grid_recency = np.meshgrid(frequencies, np.arange(max_recency + 1, dtype=float), indexing="ij")
+    return grid_frequency, grid_recency
 
 
 def expected_purchases_matrix(
     model: PurchaseModel, T: float, t: float, max_frequency: int, max_recency: int
-) -> np.ndarray:
+) -> FloatArray:
     """Expected purchases in the next ``t`` periods for a customer of age ``T``: rows frequency, columns recency."""
     f, r = _grid(max_frequency, max_recency)
     values = model.expected_purchases(np.full(f.size, t), f.ravel(), r.ravel(), np.full(f.size, T))
     return np.asarray(values, dtype=float).reshape(f.shape)
 
 
-def probability_alive_matrix(model: PurchaseModel, T: float, max_frequency: int, max_recency: int) -> np.ndarray:
+def probability_alive_matrix(model: PurchaseModel, T: float, max_frequency: int, max_recency: int) -> FloatArray:
     """P(alive) of a customer of age ``T``: rows frequency, columns recency."""
     f, r = _grid(max_frequency, max_recency)
     values = model.probability_alive(f.ravel(), r.ravel(), np.full(f.size, T))
     return np.asarray(values, dtype=float).reshape(f.shape)
 
 
-def _plot_matrix(matrix: np.ndarray, title: str, label: str, ax: Axes | None) -> Axes:
+def _plot_matrix(matrix: FloatArray, title: str, label: str, ax: Axes | None) -> Axes:
     ax = _new_axes(ax, (6.0, 5.0))
     image = ax.imshow(matrix, origin="lower", aspect="auto", interpolation="nearest", cmap="viridis")
-    ax.figure.colorbar(image, ax=ax, label=label)
+    figure = ax.figure
+    assert figure is not None, "an Axes made by _new_axes or passed in belongs to a figure"  # Optional in mpl 3.8
+    figure.colorbar(image, ax=ax, label=label)
     ax.set_xlabel("customer's recency (age at last purchase)")
     ax.set_ylabel("customer's historical frequency")
     ax.set_title(title)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 
 from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models._lifetimes import quiet
+from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import frequency_types, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -43,7 +45,7 @@ class TuningResult:
     tuned: bool
 
 
-def weighted_loss(predicted: np.ndarray, actual: np.ndarray, weight: np.ndarray, loss: str) -> float:
+def weighted_loss(predicted: FloatArray, actual: FloatArray, weight: FloatArray, loss: str) -> float:
     """Per-customer RMSE or MAE computed on groups of ``weight`` identical customers.
 
     Raises ``ConfigError`` for a loss other than rmse or mae.
@@ -133,11 +135,14 @@ def failure_summary(trials: pd.DataFrame) -> str:
     """``N of M trials failed: <message>``: the failed trials' errors told once per kind (numbers aside, most
     frequent first, at most three), each fit's list of attempts shortened to its distinct outcomes."""
     failed = trials[trials["status"] != "ok"]
-    kinds: dict[str, list[Any]] = {}
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}  # each kind's first message
     for error in failed["error"].astype(str):
         short = _ATTEMPTS.sub(_outcomes, error)
-        kinds.setdefault(_NUMBER.sub("#", short), [0, short])[0] += 1
-    ranked = sorted(kinds.values(), key=lambda kind: -kind[0])
+        kind = _NUMBER.sub("#", short)
+        counts[kind] += 1
+        first.setdefault(kind, short)
+    ranked = [(count, first[kind]) for kind, count in counts.most_common()]
     head = f"{len(failed)} of {len(trials)} trials failed: "
     if len(ranked) == 1:
         return head + ranked[0][1]

@@ -74,12 +74,12 @@ def window_stats(parsed: DataFrame, first_days: DataFrame, window: Window) -> In
     rows = in_window(parsed, window)
     counts = rows.agg(
         F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REASON).isNull(), 1)).alias("clean")
-    ).first()
+    ).collect()[0]  # aggregates without grouping: one row each
     customer_days = rows.where(F.col(REASON).isNull()).select(CUSTOMER_ID, TRANSACTION_DATE).distinct()
     new = customer_days.join(first_days, CUSTOMER_ID).agg(
         F.count(F.lit(1)).alias("pairs"),
         F.count(F.when(F.col(TRANSACTION_DATE) == F.col("first_day"), 1)).alias("new"),
-    ).first()
+    ).collect()[0]
     total, clean = int(counts["rows"]), int(counts["clean"])
     pairs = int(new["pairs"])
     return InputStats(

@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data.rfm import period_index, period_index_of
+from gda_clv.models._types import FloatArray
 from gda_clv.names import CUSTOMER_ID, TRANSACTION_DATE
 
 
@@ -25,7 +26,7 @@ class ExpectsPurchases(Protocol):
     """What the tracking plot needs of a frequency model (:class:`gda_clv.models.frequency.FrequencyModel`)."""
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
-                           ) -> np.ndarray:
+                           ) -> FloatArray:
         """Expected repeat purchases in the next ``t`` periods of customers with this history."""
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -17,11 +17,15 @@ from pyspark.sql import functions as F
 from gda_clv import __version__
 from gda_clv.errors import ConfigError, DataError
 from gda_clv.models._lifetimes import quiet
+from gda_clv.models._types import FloatArray
 from gda_clv.names import AS_OF, CALIBRATION_END
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils.pipelines.save_to_blob import get_commit_id
 from gda_clv.utils.task_values import set_task_values
+
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
 
 LATEST = "latest"
 # The job run (``{{job.run_id}}`` on Databricks) a training run and its model version belong to: how a later task
@@ -38,7 +42,7 @@ class TrainingData:
     calibration_end: dt.date
 
 
-def requested_as_of(ctx: Any, as_of: str | dt.date | None) -> dt.date | str:
+def requested_as_of(ctx: JobContext, as_of: str | dt.date | None) -> dt.date | str:
     """The as_of a step was asked for: a date, ``latest``, or (not given) ``data.observation_end`` from config.
 
     ConfigError when none of them says which as_of: a downstream step never picks the newest silently.
@@ -58,7 +62,7 @@ def requested_as_of(ctx: Any, as_of: str | dt.date | None) -> dt.date | str:
         raise ConfigError(f"--as-of must be a date written YYYY-MM-DD or 'latest', got {as_of!r}") from None
 
 
-def features_at(ctx: Any, as_of: str | dt.date | None, calibration: bool = True) -> TrainingData:
+def features_at(ctx: JobContext, as_of: str | dt.date | None, calibration: bool = True) -> TrainingData:
     """Feature rows of the requested as_of with the calibration end prepare used for them.
 
     DataError naming the as_of, the table and what to run when they are missing. ``calibration=False`` (scoring,
@@ -68,14 +72,16 @@ def features_at(ctx: Any, as_of: str | dt.date | None, calibration: bool = True)
     prepare = f"`gda-clv prepare --env {ctx.env}`"
     if not ctx.tables.exists(name):
         raise DataError(f"Feature table '{name}' does not exist; run {prepare} first.")
-    wanted = requested_as_of(ctx, as_of)
+    requested = requested_as_of(ctx, as_of)
     table = ctx.tables.read(name)
     if calibration and CALIBRATION_END not in table.columns:
         raise DataError(
             f"Feature table '{name}' has no {CALIBRATION_END} column (written by an older gda_clv); "
             f"rerun {prepare} for this as_of or set tables.features to a new table."
         )
-    if wanted == LATEST:
+    if isinstance(requested, dt.date):
+        wanted = requested
+    else:  # latest
         wanted = ctx.tables.max_value(name, AS_OF)
         if wanted is None:
             raise DataError(f"Feature table '{name}' is empty; run {prepare} first.")
@@ -98,7 +104,7 @@ def to_pandas_groups(groups: DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return frame.astype(float).sort_values(list(keys), ignore_index=True)
 
 
-def make_trials(ctx: Any, tuning: Any) -> Any:
+def make_trials(ctx: JobContext, tuning: Any) -> Any:
     """hyperopt ``SparkTrials`` on Databricks (parallel fits on the cluster), None (plain ``Trials``) locally.
 
     None, importing nothing, when ``tuning`` (a TuningConfig) runs no search or uses another backend than hyperopt.
@@ -111,7 +117,7 @@ def make_trials(ctx: Any, tuning: Any) -> Any:
     return SparkTrials(parallelism=tuning.parallelism, spark_session=ctx.spark)
 
 
-def run_tags(ctx: Any, step: str) -> dict[str, str]:
+def run_tags(ctx: JobContext, step: str) -> dict[str, str]:
     """Tags of every training run: git commit, environment, region, package version, step, process and job run id."""
     return {
         "git_commit": get_commit_id(ctx.dbutils),
@@ -120,7 +126,7 @@ def run_tags(ctx: Any, step: str) -> dict[str, str]:
         "gda_clv_version": __version__,
         "step": step,
         "gda_clv_run_id": ctx.run_id,
-        JOB_RUN_TAG: ctx.job_run_id,
+        JOB_RUN_TAG: ctx.job_run,
     }
 
 
@@ -133,7 +139,7 @@ def fit_metrics(model: Any, prefix: str = "") -> dict[str, float]:
     return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(float(v))}
 
 
-def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+def weighted_mean(values: FloatArray, weights: FloatArray) -> float:
     return float(np.average(values, weights=weights)) if len(values) else math.nan
 
 
@@ -158,7 +164,7 @@ class Candidate:
 
 
 def register_and_decide(
-    ctx: Any,
+    ctx: JobContext,
     kind: str,
     model: Any,
     input_example: pd.DataFrame,
@@ -179,7 +185,7 @@ def register_and_decide(
         name,
         tags={
             "gda_clv_run_id": ctx.run_id,
-            JOB_RUN_TAG: ctx.job_run_id,
+            JOB_RUN_TAG: ctx.job_run,
             "git_commit": get_commit_id(ctx.dbutils),  # what `gda-clv check-meta` compares with the repo
             metric: f"{challenger_metric:.6g}",
         },
@@ -199,7 +205,7 @@ def register_and_decide(
     return Candidate(info.model_uri, name, str(version.version), decision)
 
 
-def promote(ctx: Any, candidate: Candidate) -> dict[str, Any]:
+def promote(ctx: JobContext, candidate: Candidate) -> dict[str, Any]:
     """After the training run ended (FINISHED, every tag written): apply the gate's decision to ``@champion``,
     publish the version as task values, and return the registry part of the step summary."""
     registry.promote(candidate.name, candidate.decision)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -28,11 +28,14 @@ from gda_clv.errors import DataError
 from gda_clv.monitoring import drift, inputs, performance, report, tracking
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
 from gda_clv.names import AS_OF
-from gda_clv.pipelines._training import LATEST, requested_as_of
+from gda_clv.pipelines._training import requested_as_of
 from gda_clv.pipelines.prepare import parse_source, read_source
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines import save_to_blob
 from gda_clv.utils.pipelines.pyfunc import unwrap_model
+
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
 
 RUN_AS_OF = "run_as_of"
 FEATURE_COLUMNS = ("frequency", "recency", "T", "monetary_value")
@@ -53,7 +56,7 @@ class Champion:
     model: Any
 
 
-def _as_ofs(ctx: Any, name: str) -> list[dt.date]:
+def _as_ofs(ctx: JobContext, name: str) -> list[dt.date]:
     if not ctx.tables.exists(name):
         return []
     return sorted(r[0] for r in ctx.tables.read(name).select(AS_OF).distinct().collect())
@@ -63,7 +66,7 @@ def _at(df: DataFrame, as_of: dt.date) -> DataFrame:
     return df.where(F.col(AS_OF) == F.lit(as_of))
 
 
-def _champion(ctx: Any, predictions: DataFrame) -> Champion | None:
+def _champion(ctx: JobContext, predictions: DataFrame) -> Champion | None:
     """The scoring frequency model and its training window (None, logged, when its run lacks those params)."""
     from mlflow.tracking import MlflowClient
 
@@ -81,7 +84,7 @@ def _champion(ctx: Any, predictions: DataFrame) -> Champion | None:
                     dt.date.fromisoformat(params["calibration_end"]), unwrap_model(pyfunc_model))
 
 
-def _parsed_source(ctx: Any) -> DataFrame:
+def _parsed_source(ctx: JobContext) -> DataFrame:
     """The source log parsed and tagged as prepare parses it (no observation end: windows bound the dates)."""
     raw, _ = read_source(ctx, ctx.config.data.source)
     return parse_source(raw, ctx.config.data, None)
@@ -166,7 +169,7 @@ def _performance_rows(targets: DataFrame, features: DataFrame, target_as_ofs: li
     return rows
 
 
-def _log_mlflow(ctx: Any, as_of: str, rows: list[MetricRow]) -> str:
+def _log_mlflow(ctx: JobContext, as_of: str, rows: list[MetricRow]) -> str:
     """One MLflow run: a metric ``metric.column[.reference][.as_of_<earlier as_of>]`` per row, and ``alerts``."""
     import mlflow
 
@@ -179,13 +182,14 @@ def _log_mlflow(ctx: Any, as_of: str, rows: list[MetricRow]) -> str:
             metrics["".join(c if c.isalnum() or c in "._-/" else "_" for c in key)] = r.value
         mlflow.log_metrics(metrics)
         mlflow.log_metric("alerts", sum(r.breached for r in rows))
-    return run.info.run_id
+    run_id: str = run.info.run_id
+    return run_id
 
 
 def _tracking(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, champion: Champion, config: Any
               ) -> tracking.Tracking:
     clean = parsed.where(F.col("reason").isNull())
-    start = first_days.agg(F.min("first_day")).first()[0]
+    start = first_days.agg(F.min("first_day")).collect()[0][0]
     cohorts, repeats = tracking.period_counts(clean, config.data.freq, as_of)
     return tracking.tracking(cohorts, repeats, champion.model, start, as_of, config.data.freq,
                              config.data.freq_multiplier)
@@ -193,7 +197,7 @@ def _tracking(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, champion
 
 def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, float]]:
     """Mean P(alive) by (frequency, recency) cell: frequency capped at ``cells``-1, recency in ``cells`` bins."""
-    top = current.agg(F.max("recency")).first()[0] or 1.0
+    top = current.agg(F.max("recency")).collect()[0][0] or 1.0
     grid = current.groupBy(
         F.least(F.col("frequency"), F.lit(cells - 1)).cast("int").alias("f"),
         F.least(F.floor(F.col("recency") / F.lit(top / cells)), F.lit(cells - 1)).cast("int").alias("r"),
@@ -201,7 +205,7 @@ def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, f
     return [(int(g["f"]), int(g["r"]), float(g["p"])) for g in grid]
 
 
-def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow],
+def _write_report(ctx: JobContext, current: DataFrame, as_of: str, rows: list[MetricRow],
                   track: tracking.Tracking | None, champion: Champion | None) -> str | None:
     """The HTML report next to the latest prediction files (None before any prediction files exist)."""
     folder = save_to_blob.latest_run_folder(ctx.output_path, ctx.dbutils)
@@ -226,7 +230,7 @@ def _write_report(ctx: Any, current: DataFrame, as_of: str, rows: list[MetricRow
     return save_to_blob.save_text_to_blob_storage(text, folder, "report.html", ctx.dbutils)
 
 
-def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Compute, store and log the monitoring metrics of ``as_of`` against the previous as_of and the champion.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
@@ -240,7 +244,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
     if not target_as_ofs:
         raise DataError(f"No predictions in '{targets_name}' to monitor. Run `gda-clv project --env {ctx.env}` first.")
     wanted = requested_as_of(ctx, as_of)
-    current = target_as_ofs[-1] if wanted == LATEST else wanted
+    current = wanted if isinstance(wanted, dt.date) else target_as_ofs[-1]  # else: latest
     if current not in target_as_ofs:
         raise DataError(
             f"No predictions for as_of {current} in '{targets_name}' (it has: "
@@ -261,7 +265,7 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
             span = dt.timedelta(days=settings.input_window_days - 1)
             windows = [inputs.Window(PREVIOUS, previous - span, previous)] if previous else []
             if champion is not None:
-                start = first_days.agg(F.min("first_day")).first()[0]
+                start = first_days.agg(F.min("first_day")).collect()[0][0]
                 windows.append(inputs.Window(TRAINING, start, champion.calibration_end))
             rows += _input_rows(parsed, first_days, current, windows, settings)
             track = _tracking(parsed, first_days, current, champion, config) if champion else None
@@ -270,12 +274,13 @@ def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
             first_days.unpersist()
     with ctx.phase(f"monitor: drift and performance for as_of={as_of}"):
         if previous is not None:
+            previous_as_of = previous.isoformat()
             prediction_columns = ["clv", "p_alive", *(purchases_column(d) for d in config.projection.horizons_days)]
             rows += _drift_rows(_at(features, previous), _at(features, current), list(FEATURE_COLUMNS),
-                                as_of, ref_as_of, settings.bins, settings.thresholds, PREVIOUS)
+                                as_of, previous_as_of, settings.bins, settings.thresholds, PREVIOUS)
             rows += _drift_rows(_at(targets, previous), _at(targets, current), prediction_columns,
-                                as_of, ref_as_of, settings.bins, settings.thresholds, PREVIOUS)
-            rows += _tier_rows(_at(targets, previous), _at(targets, current), as_of, ref_as_of,
+                                as_of, previous_as_of, settings.bins, settings.thresholds, PREVIOUS)
+            rows += _tier_rows(_at(targets, previous), _at(targets, current), as_of, previous_as_of,
                                settings.thresholds.tier_share_change)
         if champion is not None and champion.as_of in feature_as_ofs:
             rows += _drift_rows(_training_features(features, champion), _at(features, current),

@@ -21,7 +21,6 @@ from gda_clv.data.transactions import (
     CDNOW_DATE_FORMAT,
     RAW_COLUMNS,
     REASON,
-    TRANSACTION_DATE,
     ColumnMapping,
     ValidationCounts,
     apply_outlier_rule,
@@ -31,6 +30,7 @@ from gda_clv.data.transactions import (
     validation_counts,
 )
 from gda_clv.errors import ConfigError, DataError
+from gda_clv.names import TRANSACTION_DATE
 from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
 from gda_clv.utils import feature_store_utils as fs
@@ -135,7 +135,7 @@ def _counts(features: DataFrame) -> dict[str, int]:
         F.sum(F.when((F.col("frequency_cal") > 0) & (F.col("monetary_value_cal") > 0), 1).otherwise(0)).alias(
             "filtered_cal_customers"
         ),
-    ).first()
+    ).collect()[0]  # an aggregate without grouping: one row
     return {key: int(row[key] or 0) for key in row.asDict()}
 
 
@@ -206,7 +206,7 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     split = split_parsed(parsed)
     clean, summary["outliers"] = apply_outlier_rule(split.clean, data.outliers.rule, data.outliers.quantile)
     if data.outliers.rule == "drop_customers":
-        stats = clean.agg(F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first")).first()
+        stats = clean.agg(F.count(F.lit(1)).alias("rows"), F.min(TRANSACTION_DATE).alias("first")).collect()[0]
         summary["transactions"], first = int(stats["rows"]), stats["first"]
     else:  # none / cap keep every clean row and its date
         summary["transactions"], first = counts.clean_rows, counts.first_clean

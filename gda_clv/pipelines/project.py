@@ -7,7 +7,7 @@ replaces this as-of's rows of the targets table, writes the prediction files and
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
@@ -24,12 +24,15 @@ from gda_clv.utils.pipelines import save_to_blob
 from gda_clv.utils.pipelines.pyfunc import unwrap_model
 from gda_clv.utils.registry import CHAMPION, load_registered_model
 
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
+
 TOP_N = 10
 # On every targets row: the run folder (``date/HHMMSSZ_<run_id>`` under output.path) with its files and lineage.json
 PREDICTION_RUN = "prediction_run"
 
 
-def _load_model(ctx: Any, kind: str) -> tuple[Any, ModelRef]:
+def _load_model(ctx: JobContext, kind: str) -> tuple[Any, ModelRef]:
     name = ctx.registered_model_name(kind)
     pinned = getattr(ctx.config.projection.model_versions, kind)
     pyfunc_model, version = load_registered_model(
@@ -50,14 +53,14 @@ def _scoring_spec(config: Any) -> ScoringSpec:
     )
 
 
-def _table_version(ctx: Any, name: str) -> int | None:
+def _table_version(ctx: JobContext, name: str) -> int | None:
     """The Delta version of ``name`` (None for Parquet tables, which have no versions)."""
     if ctx.tables.format != "delta":
         return None
     return int(ctx.spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").first()["version"])
 
 
-def _check_targets_columns(ctx: Any, name: str, columns: list[str]) -> None:
+def _check_targets_columns(ctx: JobContext, name: str, columns: list[str]) -> None:
     """DataError when the targets table exists with other columns than this projection writes."""
     if not ctx.tables.exists(name):
         return
@@ -86,7 +89,7 @@ def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[dict[str, Any
     return [row.asDict() for row in rows]
 
 
-def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Score the customers of ``as_of``, write the targets table and the files; returns the step summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).

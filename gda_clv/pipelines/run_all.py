@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gda_clv.pipelines.steps import STEPS
 
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
 
-def _step_timings(ctx: Any, steps: list[str]) -> dict[str, float]:
+
+def _step_timings(ctx: JobContext, steps: list[str]) -> dict[str, float]:
     """Wall seconds of each finished step, from the context's one record of durations."""
     return {step: ctx.timings[step] for step in steps}
 
 
-def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, out: TextIO | None = None) -> dict[str, Any]:
     """Run the steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
@@ -53,7 +56,7 @@ def run(ctx: Any, out: TextIO | None = None) -> dict[str, Any]:
     return summary
 
 
-def outputs(ctx: Any, project: dict[str, Any]) -> dict[str, Any]:
+def outputs(ctx: JobContext, project: dict[str, Any]) -> dict[str, Any]:
     """Where this run's results are: table names, prediction files, MLflow stores."""
     return {
         "tables": {
@@ -86,7 +89,7 @@ def plot_locations(summary: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def mlflow_ui_command(ctx: Any) -> str | None:
+def mlflow_ui_command(ctx: JobContext) -> str | None:
     """The command that opens the MLflow UI on a local store (None for Databricks-hosted MLflow)."""
     uri = ctx.mlflow_tracking_uri
     if uri.startswith("databricks"):

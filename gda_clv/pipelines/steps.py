@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,10 @@ class Step:
         """The wheel's console script for a ``python_wheel_task`` (``clv_train_frequency``)."""
         return f"clv_{self.key}"
 
-    def run(self, ctx: Any, **handed_over: Any) -> dict[str, Any]:
+    def run(self, ctx: JobContext, **handed_over: Any) -> dict[str, Any]:
         """Import the step's module and run it on ``ctx``."""
-        return importlib.import_module(self.module).run(ctx, **handed_over)
+        summary: dict[str, Any] = importlib.import_module(self.module).run(ctx, **handed_over)
+        return summary
 
 
 #: the job's steps, in the order ``gda-clv run`` runs them

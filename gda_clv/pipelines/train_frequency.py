@@ -9,7 +9,7 @@ model is logged as a pyfunc model, registered and gated against ``@champion``; a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -19,18 +19,22 @@ from pyspark.sql import functions as F
 from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models import plots
+from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.tuning import tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
 from gda_clv.utils import registry
 
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
+
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
 FULL_KEYS = ("frequency", "recency", "T")
 
 
-def holdout_predictions(model: FrequencyModel, groups: pd.DataFrame) -> np.ndarray:
+def holdout_predictions(model: FrequencyModel, groups: pd.DataFrame) -> FloatArray:
     """Expected holdout purchases of each calibration group under ``model``."""
     f, r, t, d = (groups[c].to_numpy(float) for c in (*CAL_KEYS, "duration_holdout"))
     return model.expected_purchases(d, f, r, t)
@@ -54,7 +58,8 @@ def holdout_metrics(model: FrequencyModel, groups: pd.DataFrame, loss: str) -> d
 def fit(model_type: str, penalizer: float, groups: pd.DataFrame, keys: tuple[str, ...]) -> FrequencyModel:
     """Fit on the distinct ``keys`` tuples of ``groups`` with their customer counts as weights."""
     tuples = compress(groups[[*keys, "weight"]], list(keys))
-    return make_frequency_model(model_type, penalizer).fit(*(tuples[k] for k in keys), tuples["weight"])
+    frequency, recency, T = (tuples[k] for k in keys)
+    return make_frequency_model(model_type, penalizer).fit(frequency, recency, T, tuples["weight"])
 
 
 def data_stats(cal: pd.DataFrame, full: pd.DataFrame) -> dict[str, float]:
@@ -82,7 +87,7 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
     _training.log_figure(plots.plot_probability_alive_matrix(*matrix_args), "plots/probability_alive_matrix.png")
 
 
-def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).

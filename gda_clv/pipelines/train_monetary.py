@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from gda_clv.data import rfm
 from gda_clv.errors import DataError
+from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.models.tuning import tune_monetary, weighted_loss
@@ -31,13 +32,16 @@ from gda_clv.pipelines import _training
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
+if TYPE_CHECKING:
+    from gda_clv.utils.common import JobContext
+
 STEP = "train-monetary"
 FIT_KEYS = ("frequency_cal", "monetary_value_cal")
 REVENUE_INPUT = ("frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "duration_holdout",
                  "frequency_holdout", "monetary_value_holdout")
 
 
-def weighted_correlation(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+def weighted_correlation(x: FloatArray, y: FloatArray, weight: FloatArray) -> float:
     """Pearson correlation of x and y over customers (rows weighted by their customer counts)."""
     mx, my = np.average(x, weights=weight), np.average(y, weights=weight)
     cov = np.average((x - mx) * (y - my), weights=weight)
@@ -74,7 +78,7 @@ def full_period_fit(features: DataFrame, penalizer: float, q_constraint: bool) -
     return GammaGammaModel(penalizer, q_constraint).fit(groups["frequency"], groups["monetary_value"], groups["weight"])
 
 
-def frequency_model_for_run(ctx: Any) -> tuple[Any, dict[str, str]]:
+def frequency_model_for_run(ctx: JobContext) -> tuple[Any, dict[str, str]]:
     """The frequency model registered in this job run (tag ``gda_clv_job_run_id``), else ``@champion``.
 
     In the clv-training job train-monetary depends on train-frequency, so the version that task registered (in
@@ -135,7 +139,7 @@ def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaMo
     }
 
 
-def run(ctx: Any, as_of: str | dt.date | None = None) -> dict[str, Any]:
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     """Train, check, log and register the Gamma-Gamma model on the features of ``as_of``; returns the summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).

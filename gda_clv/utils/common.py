@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from gda_clv.errors import ConfigError
 from gda_clv.names import AS_OF, CUSTOMER_ID
@@ -35,7 +35,7 @@ class Singleton(type):
     gda_clv itself does not use it: a :class:`JobContext` is built once by its caller and passed on.
     """
 
-    _instances: ClassVar[dict[type, tuple[tuple, Any]]] = {}
+    _instances: ClassVar[dict[type, tuple[tuple[Any, ...], Any]]] = {}
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         key = (args, tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())))
@@ -76,6 +76,9 @@ class _TableConfig:
         return ".".join(part for part in (self.catalog, self.schema, self.table) if part)
 
 
+_Table = TypeVar("_Table", bound=_TableConfig)
+
+
 @dataclass(frozen=True)
 class FeatureStoreTableConfig(_TableConfig):
     """The RFM feature table, keyed by (customer_id, as_of)."""
@@ -110,7 +113,7 @@ class JobContext:
     timings: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.config = load_config(self.env, self.conf_dir and Path(self.conf_dir), self.conf_files, self.overrides)
+        self.config = load_config(self.env, self._conf_path, self.conf_files, self.overrides)
         self.logger = get_logger("gda_clv", self.config.runtime.log_level)
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.job_run_id = self.job_run_id or self.run_id
@@ -136,9 +139,18 @@ class JobContext:
         return self.backend == "databricks"
 
     @property
+    def job_run(self) -> str:
+        """``job_run_id`` as given, else this process's ``run_id`` (what a training run is tagged with)."""
+        return self.job_run_id or self.run_id
+
+    @property
+    def _conf_path(self) -> Path | None:
+        return Path(self.conf_dir) if self.conf_dir else None
+
+    @property
     def state_dir(self) -> Path:
         """The absolute local state folder (metastore, warehouse, MLflow store, logs)."""
-        return resolve_state_dir(self.config.runtime.state_dir, self.conf_dir and Path(self.conf_dir))
+        return resolve_state_dir(self.config.runtime.state_dir, self._conf_path)
 
     @property
     def output_path(self) -> str:
@@ -154,7 +166,7 @@ class JobContext:
 
         return DBUtils(self.spark)
 
-    def _table(self, cls: type[_TableConfig], table: str) -> Any:
+    def _table(self, cls: type[_Table], table: str) -> _Table:
         tables = self.config.tables
         return cls(catalog=tables.catalog, schema=tables.schema_, table=table)
 

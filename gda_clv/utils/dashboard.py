@@ -36,7 +36,8 @@ def render(template: str, tables: Mapping[str, str]) -> dict[str, Any]:
     """The dashboard with every placeholder replaced by its table."""
     for token, name in tables.items():
         template = template.replace(token, name)
-    return json.loads(template)
+    dashboard: dict[str, Any] = json.loads(template)
+    return dashboard
 
 
 def query_text(dataset: Mapping[str, Any]) -> str:

@@ -27,13 +27,18 @@ _RANK = {key: rank for rank, key in enumerate(KEY_ORDER)}
 TASK_KINDS = ("python_wheel_task", "spark_python_task")
 
 
-def reorder_dict(value: Any) -> Any:
+def reorder_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``value`` with every mapping's keys in KEY_ORDER, then alphabetical; lists keep their order."""
+    keys = sorted(value, key=lambda k: (_RANK.get(k, len(_RANK)), str(k)))
+    return {k: _reorder(value[k]) for k in keys}
+
+
+def _reorder(value: Any) -> Any:
+    """:func:`reorder_dict` inside any value: mappings reordered, lists item by item, anything else as it is."""
     if isinstance(value, Mapping):
-        keys = sorted(value, key=lambda k: (_RANK.get(k, len(_RANK)), str(k)))
-        return {k: reorder_dict(value[k]) for k in keys}
+        return reorder_dict(value)
     if isinstance(value, list):
-        return [reorder_dict(v) for v in value]
+        return [_reorder(v) for v in value]
     return value
 
 
@@ -193,4 +198,4 @@ def task_keys(workflow: Mapping[str, Any]) -> list[str]:
 
 def depends_on_keys(task: Mapping[str, Any]) -> Sequence[str]:
     """The task keys a task dict depends on."""
-    return [d.get("task_key") if isinstance(d, Mapping) else d for d in task.get("depends_on", [])]
+    return [str(d.get("task_key")) if isinstance(d, Mapping) else d for d in task.get("depends_on", [])]

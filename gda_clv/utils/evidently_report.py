@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the CLI imports this module to build its parser: no Spark o
     import pandas as pd
     from pyspark.sql import DataFrame
 
+    from gda_clv.utils.common import JobContext
+
 FILE_NAME = "drift_evidently.html"
 SAMPLE_ROWS = 10_000
 SEED = 42
@@ -45,7 +47,7 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[str, d
     return snapshot.get_html_str(as_iframe=False), {k: float(v) for k, v in counts.items()}
 
 
-def write(ctx: Any, columns: Sequence[str], rows: int = SAMPLE_ROWS) -> dict[str, Any]:
+def write(ctx: JobContext, columns: Sequence[str], rows: int = SAMPLE_ROWS) -> dict[str, Any]:
     """Report the latest two ``as_of`` of the predictions table next to the latest prediction files.
 
     Raises DataError when there are fewer than two scoring runs or no prediction files yet.

@@ -31,7 +31,7 @@ def fingerprint(settings: dict[str, Any], source: DataFrame) -> str:
     """A digest of the settings that shape the features and of the source's content (row count + row hashes)."""
     columns = [F.col(f"`{name}`") for name in source.columns]
     stats = source.agg(F.count(F.lit(1)).alias("n"), F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("h"))
-    row = stats.first()
+    (row,) = stats.collect()  # an aggregate without grouping: exactly one row
     payload = json.dumps({"settings": settings, "rows": row["n"], "hash": str(row["h"])}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 

@@ -95,7 +95,7 @@ def _cron(every: str, weekday: int | None, minute_of_day: int) -> str:
     hour, minute = divmod(minute_of_day, 60)
     if every == "hourly":
         return f"0 {minute} * * * ?"
-    if every == "weekly":
+    if weekday is not None:  # only weekly schedules resolve to a day
         return f"0 {minute} {hour} ? * {DAYS[weekday]}"
     return f"0 {minute} {hour} * * ?"
 
@@ -184,7 +184,7 @@ def schedule_updates(templates: Mapping[str, Any], start_in: str | None = None,
     return updates
 
 
-def _find(node: yaml.Node, path: tuple[str, ...]) -> tuple[yaml.MappingNode, int, yaml.Node | None]:
+def _find(node: yaml.Node | None, path: tuple[str, ...]) -> tuple[yaml.MappingNode, int, yaml.Node | None]:
     """(deepest existing mapping on ``path``, how many keys of path it covers, the node at ``path`` if present)."""
     depth = 0
     while depth < len(path):

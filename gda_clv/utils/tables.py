@@ -80,6 +80,7 @@ class TableStore:
         if self.format != "parquet":
             return
         jvm = self.spark.sparkContext._jvm
+        assert jvm is not None, "a driver's SparkContext always has its JVM gateway"
         location = jvm.org.apache.hadoop.fs.Path(self._default_location(name) if whole else self._location(name))
         fs = location.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
         if not fs.exists(location):
@@ -96,7 +97,8 @@ class TableStore:
 
     def _location(self, name: str) -> str:
         rows = self.spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
-        return next(row[1] for row in rows if row[0] == "Location")
+        location: str = next(row[1] for row in rows if row[0] == "Location")
+        return location
 
     def _default_location(self, name: str) -> str:
         """Where the metastore puts a managed table: the schema's location / table name."""
@@ -109,7 +111,7 @@ class TableStore:
         """The largest ``column`` value in the table, or None if the table is missing or empty."""
         if not self.exists(name):
             return None
-        return self.read(name).agg(F.max(column)).first()[0]
+        return self.read(name).agg(F.max(column)).collect()[0][0]  # an aggregate without grouping: one row
 
 
 _log = logging.getLogger("gda_clv.tables")

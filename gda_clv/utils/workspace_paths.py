@@ -40,7 +40,7 @@ def experiment_path(root: str, region: str) -> str:
 
 def registered_model_name(config: Config, kind: str) -> str:
     """``clv_frequency`` locally, ``catalog.schema.clv_frequency`` in Unity Catalog; kind: frequency or monetary."""
-    name = getattr(config.model.registry, f"{kind}_name")
+    name: str = getattr(config.model.registry, f"{kind}_name")
     if config.runtime.backend == "databricks":
         return f"{config.tables.catalog}.{config.tables.schema_}.{name}"
     return name

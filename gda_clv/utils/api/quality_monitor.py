@@ -11,14 +11,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from gda_clv.errors import ConfigError
 from gda_clv.names import AS_OF
 from gda_clv.utils.api.client import denied, workspace_client
 from gda_clv.utils.workspace_paths import workspace_root
 
-DEFAULTS = {"schedule": "0 0 9 * * ?", "timezone": "UTC", "granularities": ["1 day"], "slicing_exprs": ["value_tier"]}
+
+class _Defaults(TypedDict):
+    schedule: str
+    timezone: str
+    granularities: list[str]
+    slicing_exprs: list[str]
+
+
+DEFAULTS = _Defaults(schedule="0 0 9 * * ?", timezone="UTC", granularities=["1 day"], slicing_exprs=["value_tier"])
 KEYS = {*DEFAULTS, "output_schema", "warehouse_id"}
 NEEDED = ("USE CATALOG and USE SCHEMA, SELECT and MANAGE (or ownership) on the table {table}, "
           "and CREATE TABLE on the schema {schema}")
@@ -90,7 +98,8 @@ def ensure_monitor(spec: MonitorSpec, client: Any = None, refresh: bool = False)
 
     Raises ConfigError naming the missing right on a 403, and asking for a scoring run when the table is missing.
     """
-    from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
+    from databricks.sdk.errors import NotFound, PermissionDenied
+    from databricks.sdk.errors.base import DatabricksError
 
     client = client or workspace_client()
     table, schema = spec.table_name, spec.output_schema_name

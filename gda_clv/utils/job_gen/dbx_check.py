@@ -24,7 +24,8 @@ def check_with_dbx(deployment_file: Path, dbx_python: Path, project_file: Path |
         raise ConfigError(f"dbx reader did not run with {dbx_python}: {done.stderr.strip()[-2000:]}")
     result = json.loads(lines[-1])
     if done.returncode == 0:
-        return result["environments"]
+        environments: dict[str, list[str]] = result["environments"]  # the reader's JSON: {environment: names}
+        return environments
     if "project" in result:
         raise ConfigError(f"dbx 0.8.19 rejected its project file {result['project']}: {result['error']}")
     detail = [line.strip() for line in result["error"].splitlines()[1:] if line.strip()]

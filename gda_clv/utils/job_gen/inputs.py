@@ -104,8 +104,8 @@ def setup_entry_points(setup_py: Path) -> set[str]:
                         and target.match(str(value.value)):
                     names.add(str(key.value))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            name, sep, value = node.value.partition("=")
-            if sep and target.match(value.strip()):
+            name, sep, rhs = node.value.partition("=")
+            if sep and target.match(rhs.strip()):
                 names.add(name.strip())
     return names
 

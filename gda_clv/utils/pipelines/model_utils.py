@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -123,7 +124,7 @@ class GetDummies(BaseEstimator, TransformerMixin):
         encoded = self._encode(X).reindex(columns=self.output_columns_, fill_value=0)
         return encoded.astype({c: self.dtype for c in self.dummy_columns_})
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:
         """The output column names of :meth:`transform`."""
         return np.asarray(self.output_columns_, dtype=object)
 

@@ -72,7 +72,8 @@ class _DbutilsFiles:
         self._fs.put(path, text, True)
 
     def read_text(self, path: str) -> str:
-        return self._fs.head(path, 10 * 1024 * 1024)
+        text: str = self._fs.head(path, 10 * 1024 * 1024)  # dbutils ships no types
+        return text
 
     def remove_tree(self, path: str) -> None:
         self._fs.rm(path, True)
@@ -99,7 +100,8 @@ class _FsspecFiles:
 
     def read_text(self, path: str) -> str:
         with self._fs.open(path, "r") as handle:
-            return handle.read()
+            text: str = handle.read()  # fsspec ships no types
+        return text
 
     def remove_tree(self, path: str) -> None:
         self._fs.rm(path, recursive=True)

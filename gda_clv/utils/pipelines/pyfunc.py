@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
-from mlflow.pyfunc import PythonModel, PythonModelContext
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from gda_clv import __version__
 from gda_clv.errors import DataError, ModelError
@@ -42,27 +42,32 @@ def _checked_input(model_input: Any, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _load_json(context: PythonModelContext) -> dict[str, Any]:
-    return json.loads(Path(context.artifacts[MODEL_ARTIFACT]).read_text())
+    state: dict[str, Any] = json.loads(Path(context.artifacts[MODEL_ARTIFACT]).read_text())  # our to_dict()
+    return state
 
 
-class FrequencyPyfunc(PythonModel):
+class _ModelPyfunc(PythonModel):
+    """A pyfunc wrapper of one fitted model (None until MLflow's ``load_context`` loads it)."""
+
+    def __init__(self, model: Any = None) -> None:
+        self.model = model
+
+
+class FrequencyPyfunc(_ModelPyfunc):
     """Scores ``frequency, recency, T`` -> ``expected_purchases`` (next ``horizon`` periods), ``probability_alive``.
 
     ``params={"horizon": t}`` at predict time sets the horizon in the model's time unit (default 1 period).
     """
 
-    def __init__(self, model: Any = None) -> None:
-        self.model = model
-
     def load_context(self, context: PythonModelContext) -> None:
         """Load the frequency model from the logged JSON artifact (MLflow calls this when the model is loaded)."""
         self.model = FrequencyModel.from_dict(_load_json(context))
 
-    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """``expected_purchases`` over ``params["horizon"]`` periods and ``probability_alive``, one row per input row.
-
-        No type hints on context/model_input: mlflow >= 2.20 would treat them as a schema declaration.
-        """
+    def predict(
+        self, context: PythonModelContext | None, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """``expected_purchases`` over ``params["horizon"]`` periods and ``probability_alive``, one row per input
+        row."""
         frame = _checked_input(model_input, FREQUENCY_INPUT)
         horizon = float((params or {}).get("horizon", 1.0))
         f, r, t = (frame[c].to_numpy(dtype=float) for c in FREQUENCY_INPUT)
@@ -75,17 +80,16 @@ class FrequencyPyfunc(PythonModel):
         )
 
 
-class MonetaryPyfunc(PythonModel):
+class MonetaryPyfunc(_ModelPyfunc):
     """Scores ``frequency, monetary_value`` -> ``expected_average_spend`` (Gamma-Gamma conditional mean)."""
-
-    def __init__(self, model: Any = None) -> None:
-        self.model = model
 
     def load_context(self, context: PythonModelContext) -> None:
         """Load the Gamma-Gamma model from the logged JSON artifact (MLflow calls this when the model is loaded)."""
         self.model = GammaGammaModel.from_dict(_load_json(context))
 
-    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext | None, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """``expected_average_spend`` per input row (``params`` is accepted and ignored)."""
         frame = _checked_input(model_input, MONETARY_INPUT)
         f, m = (frame[c].to_numpy(dtype=float) for c in MONETARY_INPUT)
@@ -93,7 +97,7 @@ class MonetaryPyfunc(PythonModel):
         return pd.DataFrame({"expected_average_spend": spend}, index=frame.index)
 
 
-_WRAPPERS: dict[str, tuple[type[PythonModel], dict[str, Any] | None]] = {
+_WRAPPERS: dict[str, tuple[type[_ModelPyfunc], dict[str, Any] | None]] = {
     "frequency": (FrequencyPyfunc, {"horizon": 1.0}),
     "monetary": (MonetaryPyfunc, None),
 }
@@ -131,7 +135,7 @@ def log_pyfunc_model(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MODEL_FILE
         path.write_text(json.dumps(model.to_dict(), indent=2, sort_keys=True))
-        return mlflow.pyfunc.log_model(
+        info: ModelInfo = mlflow.pyfunc.log_model(
             python_model=wrapper_cls(),
             artifacts={MODEL_ARTIFACT: str(path)},
             signature=signature,
@@ -140,6 +144,7 @@ def log_pyfunc_model(
             code_paths=code_paths,
             **_name_kwarg(name),
         )
+        return info
 
 
 def unwrap_model(pyfunc_model: Any) -> Any:
