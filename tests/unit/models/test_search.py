@@ -6,24 +6,18 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from lifetimes.utils import calibration_and_holdout_data
 
-from gda_clv.data.synthetic import generate_transactions
 from gda_clv.errors import ConfigError
 from gda_clv.models.compress import compress
 from gda_clv.models.tuning import TRIAL_COLUMNS, tune_frequency, tune_monetary
 from gda_clv.pipelines._training import make_trials
 from gda_clv.utils.config_utils import load_config
-
-PARAMS = {"r": 0.5, "alpha": 10.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 3.8, "v": 15.0}
-KEYS = ["frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout"]
+from tests.unit.models.synthetic import KEYS, cal_holdout_features
 
 
 @pytest.fixture(scope="module")
 def features() -> pd.DataFrame:
-    tx = generate_transactions(600, PARAMS, "2020-01-01", "2020-12-31", seed=5, acquisition_end="2020-03-31")
-    return calibration_and_holdout_data(tx, "customer_id", "transaction_date", calibration_period_end="2020-09-30",
-                                        observation_period_end="2020-12-31", freq="W", monetary_value_col="amount")
+    return cal_holdout_features(600, seed=5)
 
 
 @pytest.mark.parametrize("backend", ["hyperopt", "optuna"])

@@ -4,24 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lifetimes.utils import calibration_and_holdout_data
 
-from gda_clv.data.synthetic import generate_transactions
 from gda_clv.errors import ConfigError, DataError, ModelError
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.models.tuning import failure_summary, tune_frequency, tune_monetary, weighted_loss
-
-PARAMS = {"r": 0.5, "alpha": 10.0, "a": 0.8, "b": 2.5, "p": 6.0, "q": 3.8, "v": 15.0}
-KEYS = ["frequency_cal", "recency_cal", "T_cal", "duration_holdout", "frequency_holdout"]
+from tests.unit.models.synthetic import KEYS, cal_holdout_features
 
 
 @pytest.fixture(scope="module")
 def features() -> pd.DataFrame:
-    tx = generate_transactions(1500, PARAMS, "2020-01-01", "2020-12-31", seed=11, acquisition_end="2020-03-31")
-    return calibration_and_holdout_data(tx, "customer_id", "transaction_date", calibration_period_end="2020-09-30",
-                                        observation_period_end="2020-12-31", freq="W", monetary_value_col="amount")
+    return cal_holdout_features(1500, seed=11)
 
 
 def test_compressed_loss_equals_per_customer_loss(features: pd.DataFrame) -> None:
