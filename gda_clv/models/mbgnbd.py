@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from gda_clv.models._fitting import Objective
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models._types import FloatArray
-from gda_clv.models.bgnbd import stable_purchases_numerator
+from gda_clv.models.bgnbd import BetaGeoModel, stable_purchases_numerator
 from gda_clv.models.frequency import FrequencyModel
 
 
@@ -19,9 +19,10 @@ class ModifiedBetaGeoModel(FrequencyModel):
     """MBG/NBD (Batislam et al. 2007): like BG/NBD but a customer may also drop out right after the first purchase."""
 
     type = "mbgnbd"
-    param_names = ("r", "alpha", "a", "b")
-    time_params = (1,)
-    starts = ((0.1, 0.1, 0.1, 0.1), (0.0, 0.0, 0.0, 0.0), (np.log(0.5), np.log(0.5), 0.0, np.log(3.0)))
+    # the BG/NBD parameters (r, alpha, a, b) with alpha in time units, and the same optimiser starts
+    param_names = BetaGeoModel.param_names
+    time_params = BetaGeoModel.time_params
+    starts = BetaGeoModel.starts
     lifetimes_class = "ModifiedBetaGeoFitter"
     lifetimes_generator = "modified_beta_geometric_nbd_model"
 
