@@ -1,19 +1,24 @@
 """Distribution distances between a reference and a current column, computed in Spark on binned data.
 
-Bin edges are quantiles of the reference (``approxQuantile``); both sides are bucketed and counted in Spark, and
-only the per-bin counts (at most ``bins`` rows) reach the driver. PSI and the two-sample KS statistic are then
-computed from those counts.
+Bin edges are quantiles of the reference (``approxQuantile``; all columns of one reference frame in one pass); values
+are bucketed with the edges and counted in Spark (every histogram over one frame in one aggregation), and only the
+per-bin counts reach the driver. PSI and the two-sample KS statistic are then computed from those counts. A value is
+a column expression: null (or NaN) leaves the row out, so one frame holds several references and the current rows.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyspark.ml.feature import Bucketizer
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 EPSILON = 1e-4  # floor for an empty bin's share, so PSI stays finite
+RELATIVE_ERROR = 0.001  # of the reference quantiles (approxQuantile)
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -25,23 +30,66 @@ class Drift:
     bins: tuple[tuple[float, float], ...]
 
 
-def bin_edges(reference: DataFrame, column: str, bins: int = 10) -> list[float]:
-    """Distinct reference quantile edges, open at both ends."""
-    probabilities = [i / bins for i in range(1, bins)]
-    quantiles = reference.select(F.col(column).cast("double").alias(column)).na.drop().approxQuantile(
-        column, probabilities, 0.001
-    )
-    inner = sorted(set(quantiles))
-    return [-math.inf, *inner, math.inf]
+@dataclass(frozen=True)
+class Comparison:
+    """A current column against a reference column: value expressions over one frame, null outside their rows."""
+
+    reference: Column
+    current: Column
 
 
-def bin_shares(df: DataFrame, column: str, edges: list[float]) -> list[float]:
-    """Share of the non-null values of ``column`` in each bin (counted in Spark)."""
-    values = df.select(F.col(column).cast("double").alias("_v")).na.drop()
-    bucketed = Bucketizer(splits=edges, inputCol="_v", outputCol="_bin").transform(values)
-    counts = {int(r["_bin"]): int(r["n"]) for r in bucketed.groupBy("_bin").agg(F.count(F.lit(1)).alias("n")).collect()}
-    total = sum(counts.values())
-    return [counts.get(i, 0) / total if total else 0.0 for i in range(len(edges) - 1)]
+def _value(expression: Column) -> Column:
+    """``expression`` as a double, NaN as null: both are left out of quantiles and bins."""
+    value = expression.cast("double")
+    return F.when(~F.isnan(value), value)
+
+
+def quantile_edges(reference: DataFrame, columns: Mapping[K, Column], bins: int = 10) -> dict[K, list[float]]:
+    """Each column's distinct reference quantile edges, open at both ends; one pass over ``reference`` for all."""
+    if not columns:
+        return {}
+    keys = list(columns)
+    names = [f"_q{i}" for i in range(len(keys))]
+    values = reference.select(*(_value(columns[k]).alias(n) for k, n in zip(keys, names, strict=True)))
+    quantiles = values.approxQuantile(names, [i / bins for i in range(1, bins)], RELATIVE_ERROR)
+    return {k: [-math.inf, *sorted(set(q)), math.inf] for k, q in zip(keys, quantiles, strict=True)}
+
+
+def bin_shares(df: DataFrame, histograms: Mapping[K, tuple[Column, Sequence[float]]]) -> dict[K, list[float]]:
+    """Share of each histogram's non-null values in each of its bins (value expression, edges): one aggregation."""
+    if not histograms:
+        return {}
+    keys = list(histograms)
+    values = df.select(*(_value(histograms[k][0]).alias(f"_v{i}") for i, k in enumerate(keys)))
+    split = [i for i, k in enumerate(keys) if len(histograms[k][1]) > 2]  # one bin: every value is in bin 0
+    if split:
+        values = Bucketizer(splitsArray=[list(histograms[keys[i]][1]) for i in split],
+                            inputCols=[f"_v{i}" for i in split], outputCols=[f"_b{i}" for i in split]).transform(values)
+    bucket = {i: F.col(f"_b{i}") if i in split else F.when(F.col(f"_v{i}").isNotNull(), F.lit(0.0))
+              for i in range(len(keys))}
+    sizes = [len(histograms[k][1]) - 1 for k in keys]
+    counts = values.agg(*(F.count(F.when(bucket[i] == j, 1)).alias(f"_n{i}_{j}")
+                          for i, size in enumerate(sizes) for j in range(size))).collect()[0]
+    shares = {}
+    for i, (k, size) in enumerate(zip(keys, sizes, strict=True)):
+        n = [int(counts[f"_n{i}_{j}"]) for j in range(size)]
+        total = sum(n)
+        shares[k] = [c / total if total else 0.0 for c in n]
+    return shares
+
+
+def compare(df: DataFrame, comparisons: Mapping[K, Comparison], edges: Mapping[K, Sequence[float]]) -> dict[K, Drift]:
+    """PSI and KS of each comparison, binned on its ``edges``: every histogram counted in one pass over ``df``."""
+    histograms = {(k, side): (getattr(c, side), edges[k]) for k, c in comparisons.items()
+                  for side in ("reference", "current")}
+    shares = bin_shares(df, histograms)
+    return {k: drift(shares[(k, "reference")], shares[(k, "current")]) for k in comparisons}
+
+
+def drift(reference: list[float], current: list[float]) -> Drift:
+    """PSI and KS of two binned distributions (shares per bin)."""
+    bins = tuple(zip(reference, current, strict=True))
+    return Drift(psi=psi(reference, current), ks=ks(reference, current), bins=bins)
 
 
 def psi(reference: list[float], current: list[float]) -> float:
@@ -60,10 +108,3 @@ def ks(reference: list[float], current: list[float]) -> float:
         cdf_p, cdf_q = cdf_p + p, cdf_q + q
         gap = max(gap, abs(cdf_p - cdf_q))
     return gap
-
-
-def column_drift(reference: DataFrame, current: DataFrame, column: str, bins: int = 10) -> Drift:
-    """PSI and KS of ``column`` in ``current`` against ``reference``, binned on reference quantiles."""
-    edges = bin_edges(reference, column, bins)
-    ref, cur = bin_shares(reference, column, edges), bin_shares(current, column, edges)
-    return Drift(psi=psi(ref, cur), ks=ks(ref, cur), bins=tuple(zip(ref, cur, strict=True)))

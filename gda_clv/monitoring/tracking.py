@@ -3,8 +3,8 @@
 Repeat transactions are counted as the features count them (:mod:`gda_clv.data.rfm`): distinct purchase periods of
 ``freq`` per customer, the first one excluded. The expectation is the cohort sum of the model's expected purchases
 of a customer with no history (frequency = recency = T = 0, i.e. the population expectation) over the time since
-each cohort's first purchase period. Spark aggregates per period; only the per-period counts (cohort sizes and
-repeat periods, one row per period) reach the driver.
+each cohort's first purchase period. Both are sums of the day counts of :func:`gda_clv.monitoring.inputs.daily_counts`
+(new customers, and customers starting a period), so no customer reaches the driver.
 """
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from gda_clv.data.rfm import period_index, period_index_of
+from gda_clv.data.rfm import period_index_of
 from gda_clv.models._types import FloatArray
-from gda_clv.names import CUSTOMER_ID, TRANSACTION_DATE
+from gda_clv.monitoring.inputs import Day
 
 
 class ExpectsPurchases(Protocol):
@@ -39,16 +37,19 @@ class Tracking:
     expected: tuple[float, ...]
 
 
-def period_counts(clean: DataFrame, freq: str, end: dt.date) -> tuple[dict[int, int], dict[int, int]]:
-    """(customers by first purchase period, repeat purchase periods by period) of the clean rows up to ``end``."""
-    periods = clean.where(F.col(TRANSACTION_DATE) <= F.lit(end)).select(
-        CUSTOMER_ID, period_index(F.col(TRANSACTION_DATE), freq).alias("p")
-    ).distinct()
-    first = periods.groupBy(CUSTOMER_ID).agg(F.min("p").alias("first"))
-    cohorts = {int(r["first"]): int(r["n"]) for r in first.groupBy("first").agg(F.count(F.lit(1)).alias("n")).collect()}
-    repeats = periods.join(first, CUSTOMER_ID).where(F.col("p") > F.col("first"))
-    counts = {int(r["p"]): int(r["n"]) for r in repeats.groupBy("p").agg(F.count(F.lit(1)).alias("n")).collect()}
-    return cohorts, counts
+def period_counts(days: list[Day], freq: str, end: dt.date) -> tuple[dict[int, int], dict[int, int]]:
+    """(customers by first purchase period, repeat purchase periods by period) up to ``end``, from the day counts."""
+    cohorts: dict[int, int] = {}
+    repeats: dict[int, int] = {}
+    for day in days:
+        if day.date > end:
+            continue
+        period = period_index_of(day.date, freq)
+        if day.new_customers:
+            cohorts[period] = cohorts.get(period, 0) + day.new_customers
+        if day.period_starts > day.new_customers:  # a customer's first period is its cohort, not a repeat
+            repeats[period] = repeats.get(period, 0) + day.period_starts - day.new_customers
+    return cohorts, repeats
 
 
 def tracking(cohorts: dict[int, int], repeats: dict[int, int], model: ExpectsPurchases, start: dt.date,

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data.scoring import purchases_column
@@ -90,52 +90,101 @@ def _parsed_source(ctx: JobContext) -> DataFrame:
     return parse_source(raw, ctx.config.data, None)
 
 
-def _input_rows(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, references: list[inputs.Window],
+def _input_rows(parsed: DataFrame, days: list[inputs.Day], as_of: dt.date, references: list[inputs.Window],
                 settings: Any) -> list[MetricRow]:
-    """Levels of the current window and each reference window, and the change against each reference."""
-    days = dt.timedelta(days=settings.input_window_days - 1)
-    current = inputs.window_stats(parsed, first_days, inputs.Window(CURRENT, as_of - days, as_of))
+    """Levels of the current window and each reference window, and the change against each reference.
+
+    Levels are sums of ``days``; the amount distributions of every reference take one quantile pass and one
+    counting pass over ``parsed``.
+    """
+    span = dt.timedelta(days=settings.input_window_days - 1)
+    current = inputs.window_stats(days, inputs.Window(CURRENT, as_of - span, as_of))
+    edges = drift.quantile_edges(parsed, {w.name: inputs.clean_amounts(w) for w in references}, settings.bins)
+    amounts = drift.compare(parsed, {w.name: drift.Comparison(inputs.clean_amounts(w),
+                                                              inputs.clean_amounts(current.window))
+                                     for w in references}, edges)
     thresholds, day = settings.thresholds, as_of.isoformat()
     rows = [evaluate(day, name, "input", current.level(name), None, day, CURRENT) for name in inputs.LEVELS]
     for window in references:
-        ref = inputs.window_stats(parsed, first_days, window)
+        ref = inputs.window_stats(days, window)
         ref_as_of = window.end.isoformat()
         rows += [evaluate(day, name, "input", ref.level(name), None, ref_as_of, window.name) for name in inputs.LEVELS]
         rows += [evaluate(day, f"{name}_change", "input", inputs.change(name, current, ref),
                           getattr(thresholds, f"{name}_change"), ref_as_of, window.name) for name in inputs.LEVELS]
-        amounts = drift.column_drift(inputs.clean_amounts(parsed, window), inputs.clean_amounts(parsed, current.window),
-                                     "amount", settings.bins)
-        rows += [evaluate(day, "psi", "amount", amounts.psi, thresholds.psi, ref_as_of, window.name),
-                 evaluate(day, "ks", "amount", amounts.ks, thresholds.ks, ref_as_of, window.name)]
+        rows += [evaluate(day, "psi", "amount", amounts[window.name].psi, thresholds.psi, ref_as_of, window.name),
+                 evaluate(day, "ks", "amount", amounts[window.name].ks, thresholds.ks, ref_as_of, window.name)]
     return rows
 
 
-def _drift_rows(reference: DataFrame, current: DataFrame, columns: list[str], as_of: str, ref_as_of: str,
-                bins: int, thresholds: Any, reference_name: str) -> list[MetricRow]:
+def _where(as_of: dt.date, column: str, condition: Column | None = None) -> Column:
+    """``column`` in the rows of ``as_of`` (and ``condition``), null elsewhere."""
+    rows = F.col(AS_OF) == F.lit(as_of)
+    return F.when(rows & condition if condition is not None else rows, F.col(column))
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """Rows of a table that drift compares against: the rows at ``as_of`` meeting ``condition``, the values in the
+    columns named with ``suffix`` (the champion's calibration features: ``T_cal`` not null, ``frequency_cal``...);
+    ``rows`` is that selection as its own frame, columns named plainly."""
+
+    name: str
+    as_of: dt.date
+    rows: DataFrame
+    condition: Column | None = None
+    suffix: str = ""
+
+
+def _drifts(table: DataFrame, current: dt.date, references: list[_Reference], columns: list[str], bins: int
+            ) -> dict[tuple[str, str], drift.Drift]:
+    """Drift of ``columns`` at ``current`` against each reference of ``table``, keyed (reference name, column).
+
+    Edges: one quantile pass over each reference's own rows; counts: one pass over the table's as_ofs involved.
+    """
+    edges: dict[tuple[str, str], list[float]] = {}
+    comparisons = {}
+    for ref in references:
+        edges.update({(ref.name, c): e for c, e in drift.quantile_edges(
+            ref.rows, {c: F.col(c) for c in columns}, bins).items()})
+        comparisons.update({(ref.name, c): drift.Comparison(_where(ref.as_of, f"{c}{ref.suffix}", ref.condition),
+                                                            _where(current, c)) for c in columns})
+    involved = table.where(F.col(AS_OF).isin([current, *(ref.as_of for ref in references)]))
+    return drift.compare(involved, comparisons, edges)
+
+
+def _drift_rows(results: dict[tuple[str, str], drift.Drift], reference_name: str, columns: list[str], as_of: str,
+                ref_as_of: str, thresholds: Any) -> list[MetricRow]:
     rows = []
     for column in columns:
-        result = drift.column_drift(reference, current, column, bins)
+        result = results[(reference_name, column)]
         rows.append(evaluate(as_of, "psi", column, result.psi, thresholds.psi, ref_as_of, reference_name))
         rows.append(evaluate(as_of, "ks", column, result.ks, thresholds.ks, ref_as_of, reference_name))
     return rows
 
 
-def _training_features(features: DataFrame, champion: Champion) -> DataFrame:
-    """The champion's training rows (customers with a calibration history), calibration columns named plainly."""
-    rows = _at(features, champion.as_of).where(F.col("T_cal").isNotNull())
-    return rows.select(*(F.col(f"{c}_cal").alias(c) for c in FEATURE_COLUMNS))
+def _training_reference(features: DataFrame, champion: Champion) -> _Reference:
+    """The champion's training rows (customers with a calibration history), its calibration features."""
+    calibrated = F.col("T_cal").isNotNull()
+    rows = _at(features, champion.as_of).where(calibrated)
+    return _Reference(TRAINING, champion.as_of, rows.select(*(F.col(f"{c}_cal").alias(c) for c in FEATURE_COLUMNS)),
+                      calibrated, "_cal")
 
 
-def _tier_shares(predictions: DataFrame) -> dict[str, float]:
-    counts = {r["value_tier"]: int(r["n"]) for r in predictions.groupBy("value_tier").count().withColumnRenamed(
-        "count", "n").collect()}
+def _tier_counts(targets: DataFrame, as_ofs: list[dt.date]) -> dict[dt.date, dict[str, int]]:
+    """Customers by value tier at each of ``as_ofs``: one aggregation."""
+    counts: dict[dt.date, dict[str, int]] = {d: {} for d in as_ofs}
+    for r in targets.where(F.col(AS_OF).isin(as_ofs)).groupBy(AS_OF, "value_tier").count().collect():
+        counts[r[AS_OF]][r["value_tier"]] = int(r["count"])
+    return counts
+
+
+def _shares(counts: dict[str, int]) -> dict[str, float]:
     total = sum(counts.values())
     return {tier: n / total for tier, n in counts.items()} if total else {}
 
 
-def _tier_rows(reference: DataFrame, current: DataFrame, as_of: str, ref_as_of: str, threshold: float
+def _tier_rows(before: dict[str, float], now: dict[str, float], as_of: str, ref_as_of: str, threshold: float
                ) -> list[MetricRow]:
-    before, now = _tier_shares(reference), _tier_shares(current)
     return [evaluate(as_of, "tier_share_change", f"value_tier={tier}", now.get(tier, 0.0) - before.get(tier, 0.0),
                      threshold, ref_as_of, PREVIOUS) for tier in sorted(set(before) | set(now))]
 
@@ -186,13 +235,10 @@ def _log_mlflow(ctx: JobContext, as_of: str, rows: list[MetricRow]) -> str:
     return run_id
 
 
-def _tracking(parsed: DataFrame, first_days: DataFrame, as_of: dt.date, champion: Champion, config: Any
-              ) -> tracking.Tracking:
-    clean = parsed.where(F.col("reason").isNull())
-    start = first_days.agg(F.min("first_day")).collect()[0][0]
-    cohorts, repeats = tracking.period_counts(clean, config.data.freq, as_of)
-    return tracking.tracking(cohorts, repeats, champion.model, start, as_of, config.data.freq,
-                             config.data.freq_multiplier)
+def _tracking(days: list[inputs.Day], as_of: dt.date, champion: Champion, config: Any) -> tracking.Tracking:
+    cohorts, repeats = tracking.period_counts(days, config.data.freq, as_of)
+    return tracking.tracking(cohorts, repeats, champion.model, inputs.first_clean_day(days), as_of,
+                             config.data.freq, config.data.freq_multiplier)
 
 
 def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, float]]:
@@ -205,23 +251,27 @@ def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, f
     return [(int(g["f"]), int(g["r"]), float(g["p"])) for g in grid]
 
 
-def _write_report(ctx: JobContext, current: DataFrame, as_of: str, rows: list[MetricRow],
+def _write_report(ctx: JobContext, current: DataFrame, as_of_date: dt.date, rows: list[MetricRow],
                   track: tracking.Tracking | None, champion: Champion | None) -> str | None:
     """The HTML report next to the latest prediction files (None before any prediction files exist)."""
+    as_of = as_of_date.isoformat()
     folder = save_to_blob.latest_run_folder(ctx.output_path, ctx.dbutils)
     if folder is None:
         return None
-    edges = drift.bin_edges(current, "clv", 10)
-    shares = drift.bin_shares(current, "clv", edges)
-    total = current.count()
+    clv = {"clv": F.col("clv")}
+    edges = drift.quantile_edges(current, clv)["clv"]
+    shares = drift.bin_shares(current, {"clv": (clv["clv"], edges)})["clv"]
+    counts = _tier_counts(current, [as_of_date])[as_of_date]
+    total = sum(counts.values())  # every row has a tier
     labels = [f"{'<' if lo == float('-inf') else f'{lo:,.0f}-'}{hi:,.0f}" if hi != float("inf") else f">{lo:,.0f}"
               for lo, hi in zip(edges, edges[1:], strict=False)]
-    tiers = {k: round(v * total) for k, v in sorted(_tier_shares(current).items())}
+    tiers = {k: round(v * total) for k, v in sorted(_shares(counts).items())}
     top_cols = ["customer_id", "clv", "p_alive", "frequency", "value_tier"]
-    top = [r.asDict() for r in current.orderBy(F.desc("clv")).limit(10).select(*top_cols).collect()]
     model_cols = ["frequency_model_name", "frequency_model_version", "monetary_model_name", "monetary_model_version"]
-    first = current.select(*model_cols).first()
-    lineage = {**(first.asDict() if first else {}), "predictions": folder, "run_id": ctx.run_id}
+    ranked = [r.asDict() for r in current.orderBy(F.desc("clv")).limit(10).select(*top_cols, *model_cols).collect()]
+    top = [{k: r[k] for k in top_cols} for r in ranked]
+    models = {k: ranked[0][k] for k in model_cols} if ranked else {}  # one model pair scores an as_of
+    lineage = {**models, "predictions": folder, "run_id": ctx.run_id}
     if champion is not None:
         lineage.update({"frequency_model_training_as_of": champion.as_of.isoformat(),
                         "frequency_model_calibration_end": champion.calibration_end.isoformat()})
@@ -260,32 +310,36 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     rows: list[MetricRow] = []
     with ctx.phase(f"monitor: input data for as_of={as_of}"):
         parsed = _parsed_source(ctx).cache()
-        first_days = inputs.first_purchase_days(parsed).cache()
         try:
+            days = inputs.daily_counts(parsed, config.data.freq)
             span = dt.timedelta(days=settings.input_window_days - 1)
             windows = [inputs.Window(PREVIOUS, previous - span, previous)] if previous else []
             if champion is not None:
-                start = first_days.agg(F.min("first_day")).collect()[0][0]
-                windows.append(inputs.Window(TRAINING, start, champion.calibration_end))
-            rows += _input_rows(parsed, first_days, current, windows, settings)
-            track = _tracking(parsed, first_days, current, champion, config) if champion else None
+                windows.append(inputs.Window(TRAINING, inputs.first_clean_day(days), champion.calibration_end))
+            rows += _input_rows(parsed, days, current, windows, settings)
+            track = _tracking(days, current, champion, config) if champion else None
         finally:
             parsed.unpersist()
-            first_days.unpersist()
     with ctx.phase(f"monitor: drift and performance for as_of={as_of}"):
+        feature_references = [_Reference(PREVIOUS, previous, _at(features, previous))] if previous else []
+        if champion is not None and champion.as_of in feature_as_ofs:
+            feature_references.append(_training_reference(features, champion))
+        feature_drift = _drifts(features, current, feature_references, list(FEATURE_COLUMNS), settings.bins)
         if previous is not None:
             previous_as_of = previous.isoformat()
             prediction_columns = ["clv", "p_alive", *(purchases_column(d) for d in config.projection.horizons_days)]
-            rows += _drift_rows(_at(features, previous), _at(features, current), list(FEATURE_COLUMNS),
-                                as_of, previous_as_of, settings.bins, settings.thresholds, PREVIOUS)
-            rows += _drift_rows(_at(targets, previous), _at(targets, current), prediction_columns,
-                                as_of, previous_as_of, settings.bins, settings.thresholds, PREVIOUS)
-            rows += _tier_rows(_at(targets, previous), _at(targets, current), as_of, previous_as_of,
+            prediction_drift = _drifts(targets, current, [_Reference(PREVIOUS, previous, _at(targets, previous))],
+                                       prediction_columns, settings.bins)
+            tiers = _tier_counts(targets, [previous, current])
+            rows += _drift_rows(feature_drift, PREVIOUS, list(FEATURE_COLUMNS), as_of, previous_as_of,
+                                settings.thresholds)
+            rows += _drift_rows(prediction_drift, PREVIOUS, prediction_columns, as_of, previous_as_of,
+                                settings.thresholds)
+            rows += _tier_rows(_shares(tiers[previous]), _shares(tiers[current]), as_of, previous_as_of,
                                settings.thresholds.tier_share_change)
         if champion is not None and champion.as_of in feature_as_ofs:
-            rows += _drift_rows(_training_features(features, champion), _at(features, current),
-                                list(FEATURE_COLUMNS), as_of, champion.calibration_end.isoformat(), settings.bins,
-                                settings.thresholds, TRAINING)
+            rows += _drift_rows(feature_drift, TRAINING, list(FEATURE_COLUMNS), as_of,
+                                champion.calibration_end.isoformat(), settings.thresholds)
         rows += _performance_rows(targets, features, target_as_ofs[:-1], feature_as_ofs,
                                   list(config.projection.horizons_days), settings.thresholds)
     if rows:
@@ -300,7 +354,7 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
         ctx.logger.warning("monitoring alert: %s", message)
     mlflow_run_id = _log_mlflow(ctx, as_of, rows)
     with ctx.phase("monitor: HTML report"):
-        report_path = _write_report(ctx, _at(targets, current), as_of, rows, track, champion)
+        report_path = _write_report(ctx, _at(targets, current), current, rows, track, champion)
     status = "failed" if messages and settings.fail_on_alert else "succeeded"
     if status == "failed":
         ctx.logger.error("monitor: %d alert(s) and monitoring.fail_on_alert is set; failing the task", len(messages))
