@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from gda_clv.data.scoring import purchases_column
@@ -218,6 +218,16 @@ def _performance_rows(targets: DataFrame, features: DataFrame, target_as_ofs: li
     return rows
 
 
+def _metrics_frame(spark: SparkSession, rows: list[MetricRow], as_of: str) -> DataFrame:
+    """The monitoring table's rows of this run (``rows`` not empty), sent to Spark as Arrow: a list of rows would
+    start a Python worker. Values are finite by construction; a missing threshold is null."""
+    import pandas as pd
+
+    frame = pd.DataFrame([{**r.as_dict(), RUN_AS_OF: as_of} for r in rows])
+    return spark.createDataFrame(frame, "as_of string, metric string, column string, value double, threshold double, "
+                                        "breached boolean, reference_as_of string, reference string, run_as_of string")
+
+
 def _log_mlflow(ctx: JobContext, as_of: str, rows: list[MetricRow]) -> str:
     """One MLflow run: a metric ``metric.column[.reference][.as_of_<earlier as_of>]`` per row, and ``alerts``."""
     import mlflow
@@ -343,10 +353,7 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
         rows += _performance_rows(targets, features, target_as_ofs[:-1], feature_as_ofs,
                                   list(config.projection.horizons_days), settings.thresholds)
     if rows:
-        frame = ctx.spark.createDataFrame([{**r.as_dict(), RUN_AS_OF: as_of} for r in rows],
-                                          "as_of string, metric string, column string, value double, threshold "
-                                          "double, breached boolean, reference_as_of string, reference string, "
-                                          "run_as_of string")
+        frame = _metrics_frame(ctx.spark, rows, as_of)
         with ctx.phase(f"monitor: write {monitoring_name}"):
             ctx.tables.replace_where(frame, monitoring_name, RUN_AS_OF, as_of)
     messages = alerts(rows)
