@@ -65,14 +65,16 @@ def bin_shares(df: DataFrame, histograms: Mapping[K, tuple[Column, Sequence[floa
     if split:
         values = Bucketizer(splitsArray=[list(histograms[keys[i]][1]) for i in split],
                             inputCols=[f"_v{i}" for i in split], outputCols=[f"_b{i}" for i in split]).transform(values)
-    bucket = {i: F.col(f"_b{i}") if i in split else F.when(F.col(f"_v{i}").isNotNull(), F.lit(0.0))
-              for i in range(len(keys))}
-    sizes = [len(histograms[k][1]) - 1 for k in keys]
-    counts = values.agg(*(F.count(F.when(bucket[i] == j, 1)).alias(f"_n{i}_{j}")
-                          for i, size in enumerate(sizes) for j in range(size))).collect()[0]
+    bucket = [F.col(f"_b{i}") if i in split else F.when(F.col(f"_v{i}").isNotNull(), F.lit(0.0))
+              for i in range(len(keys))]
+    # one (histogram, bin) row per value, counted by group: a few expressions however many bins
+    stacked = values.select(F.inline(F.array(*(F.struct(F.lit(i).alias("h"), b.cast("int").alias("b"))
+                                               for i, b in enumerate(bucket)))))
+    counts = {(int(r["h"]), int(r["b"])): int(r["n"]) for r in
+              stacked.where(F.col("b").isNotNull()).groupBy("h", "b").agg(F.count(F.lit(1)).alias("n")).collect()}
     shares = {}
-    for i, (k, size) in enumerate(zip(keys, sizes, strict=True)):
-        n = [int(counts[f"_n{i}_{j}"]) for j in range(size)]
+    for i, k in enumerate(keys):
+        n = [counts.get((i, j), 0) for j in range(len(histograms[k][1]) - 1)]
         total = sum(n)
         shares[k] = [c / total if total else 0.0 for c in n]
     return shares
