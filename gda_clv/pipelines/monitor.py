@@ -251,9 +251,9 @@ def _tracking(days: list[inputs.Day], as_of: dt.date, champion: Champion, config
                              config.data.freq, config.data.freq_multiplier)
 
 
-def _p_alive_grid(current: DataFrame, cells: int = 10) -> list[tuple[int, int, float]]:
-    """Mean P(alive) by (frequency, recency) cell: frequency capped at ``cells``-1, recency in ``cells`` bins."""
-    top = current.agg(F.max("recency")).collect()[0][0] or 1.0
+def _p_alive_grid(current: DataFrame, top: float, cells: int = 10) -> list[tuple[int, int, float]]:
+    """Mean P(alive) by (frequency, recency) cell: frequency capped at ``cells``-1, recency in ``cells`` bins up to
+    ``top`` (the largest recency)."""
     grid = current.groupBy(
         F.least(F.col("frequency"), F.lit(cells - 1)).cast("int").alias("f"),
         F.least(F.floor(F.col("recency") / F.lit(top / cells)), F.lit(cells - 1)).cast("int").alias("r"),
@@ -271,8 +271,10 @@ def _write_report(ctx: JobContext, current: DataFrame, as_of_date: dt.date, rows
     clv = {"clv": F.col("clv")}
     edges = drift.quantile_edges(current, clv)["clv"]
     shares = drift.bin_shares(current, {"clv": (clv["clv"], edges)})["clv"]
-    counts = _tier_counts(current, [as_of_date])[as_of_date]
+    by_tier = current.groupBy("value_tier").agg(F.count(F.lit(1)).alias("n"), F.max("recency").alias("top")).collect()
+    counts = {r["value_tier"]: int(r["n"]) for r in by_tier}
     total = sum(counts.values())  # every row has a tier
+    top_recency = max((r["top"] for r in by_tier if r["top"] is not None), default=None) or 1.0
     labels = [f"{'<' if lo == float('-inf') else f'{lo:,.0f}-'}{hi:,.0f}" if hi != float("inf") else f">{lo:,.0f}"
               for lo, hi in zip(edges, edges[1:], strict=False)]
     tiers = {k: round(v * total) for k, v in sorted(_shares(counts).items())}
@@ -286,7 +288,8 @@ def _write_report(ctx: JobContext, current: DataFrame, as_of_date: dt.date, rows
         lineage.update({"frequency_model_training_as_of": champion.as_of.isoformat(),
                         "frequency_model_calibration_end": champion.calibration_end.isoformat()})
     text = report.render(as_of, list(zip(labels, [round(s * total) for s in shares], strict=True)), tiers, top,
-                         rows, lineage, track, champion.calibration_end if champion else None, _p_alive_grid(current))
+                         rows, lineage, track, champion.calibration_end if champion else None,
+                         _p_alive_grid(current, top_recency))
     return save_to_blob.save_text_to_blob_storage(text, folder, "report.html", ctx.dbutils)
 
 
