@@ -76,6 +76,7 @@ def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
     """
     location = source_location(source)
     reader = ctx.spark.read.options(**source.options)
+    raw: DataFrame
     try:
         if source.format == "csv":
             raw = reader.option("header", source.options.get("header", "true")).csv(location)
