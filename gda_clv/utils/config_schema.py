@@ -5,9 +5,19 @@ key missing from them is an error naming it, not a silent second default)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Optional
+import re
+from typing import Annotated, Any, Generic, Literal, Optional, TypeVar, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -239,6 +249,183 @@ class RuntimeConfig(_Strict):
     metastore_url: Optional[str]
 
 
+# ---- deployment: how gda-clv job-gen, workspace-setup and monitoring-setup deploy an environment ----
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UC_VOLUME = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+/?$")
+WAREHOUSE_ID = re.compile(r"^[0-9a-f]{16}$")
+JobEvent = Literal["on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded",
+                   "on_streaming_backlog_exceeded"]
+JobLevel = Literal["CAN_VIEW", "CAN_MANAGE_RUN", "IS_OWNER", "CAN_MANAGE"]
+ExperimentLevel = Literal["CAN_READ", "CAN_EDIT", "CAN_MANAGE"]
+ModelPrivilege = Literal["ALL_PRIVILEGES", "APPLY_TAG", "EXECUTE", "MANAGE"]
+PRINCIPAL_KEYS = ("user_name", "group_name", "service_principal_name")
+
+
+def _matching(pattern: re.Pattern[str], fix: str) -> AfterValidator:
+    """A text check: ``pattern`` must match the whole value, else the error says ``fix``."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} {fix}")
+        return value
+    return AfterValidator(check)
+
+
+ApplicationId = Annotated[str, _matching(UUID, (
+    "is not a UUID; it must be the service principal's application id (Databricks account console > Service "
+    "principals > Application ID), not its display name"))]
+DestinationId = Annotated[str, _matching(UUID, (
+    "is not a notification destination id (a UUID: workspace settings > Notifications > Manage destinations > "
+    "copy the id of the destination)"))]
+EmailAddress = Annotated[str, _matching(re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "is not an e-mail address")]
+WorkspacePath = Annotated[str, _matching(re.compile(r"^/[^/]+"), "must be an absolute workspace path like /Shared/x")]
+VolumePath = Annotated[str, _matching(UC_VOLUME, (
+    "must be a Unity Catalog volume /Volumes/<catalog>/<schema>/<volume> (DBFS root is disabled on new workspaces)"))]
+WarehouseId = Annotated[str, _matching(WAREHOUSE_ID, (
+    "is not a SQL warehouse id (16 hex digits: SQL Warehouses > the warehouse > Overview > Name and ID)"))]
+ModelName = Annotated[str, _matching(re.compile(r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"), (
+    "is not a Unity Catalog model name catalog.schema.model"))]
+
+Level = TypeVar("Level")
+
+
+class UserAccess(_Strict, Generic[Level]):
+    """An access-list entry for a user (by e-mail)."""
+
+    user_name: str
+    permission_level: Level
+
+
+class GroupAccess(_Strict, Generic[Level]):
+    """An access-list entry for a workspace group."""
+
+    group_name: str
+    permission_level: Level
+
+
+class ServicePrincipalAccess(_Strict, Generic[Level]):
+    """An access-list entry for a service principal, named by its application id."""
+
+    service_principal_name: ApplicationId
+    permission_level: Level
+
+
+def _principal(entry: Any) -> Optional[str]:
+    """The tag of an access-list entry: the one principal key it has (``[group_name]``), None for none or several."""
+    keys = [k for k in PRINCIPAL_KEYS
+            if (k in entry if isinstance(entry, dict) else getattr(entry, k, None) is not None)]
+    return f"[{keys[0]}]" if len(keys) == 1 else None
+
+
+# an entry names exactly one principal; the error of a bad entry is on its own key (tags are dropped from the key)
+_ONE_PRINCIPAL = Discriminator(_principal, custom_error_type="one_principal",
+                               custom_error_message=f"each entry needs exactly one of {', '.join(PRINCIPAL_KEYS)}")
+JobAccess = Annotated[Union[Annotated[UserAccess[JobLevel], Tag("[user_name]")],
+                            Annotated[GroupAccess[JobLevel], Tag("[group_name]")],
+                            Annotated[ServicePrincipalAccess[JobLevel], Tag("[service_principal_name]")]],
+                      _ONE_PRINCIPAL]
+ExperimentAccess = Annotated[Union[Annotated[UserAccess[ExperimentLevel], Tag("[user_name]")],
+                                   Annotated[GroupAccess[ExperimentLevel], Tag("[group_name]")],
+                                   Annotated[ServicePrincipalAccess[ExperimentLevel],
+                                             Tag("[service_principal_name]")]],
+                             _ONE_PRINCIPAL]
+
+
+class ModelGrant(_Strict):
+    """``deployment.permissions.models.<model>[]``: Unity Catalog privileges a principal gets on a registered model."""
+
+    principal: str
+    privileges: list[ModelPrivilege] = Field(min_length=1)
+
+
+class PermissionsConfig(_Strict):
+    """``deployment.permissions.*``: the jobs' MLflow experiment access list and the registered models' grants."""
+
+    experiment: list[ExperimentAccess]
+    models: dict[ModelName, list[ModelGrant]]
+
+
+class WorkspaceConfig(_Strict):
+    """``deployment.workspace.*``: the workspace root folder, the Unity Catalog volume and the regions deployed."""
+
+    root: Optional[WorkspacePath]
+    volume: Optional[VolumePath]
+    regions: list[str]
+
+
+class QualityMonitorConfig(_Strict):
+    """``deployment.quality_monitor.*``: the Lakehouse monitor of the predictions table (gda-clv monitoring-setup)."""
+
+    schedule: str
+    timezone: str
+    granularities: list[str] = Field(min_length=1)
+    slicing_exprs: list[str]
+    output_schema: Optional[str]
+    warehouse_id: Optional[WarehouseId]
+
+
+class DashboardConfig(_Strict):
+    """``deployment.dashboard.*``: the AI/BI dashboard of the bundle; no ``warehouse_id``, no dashboard."""
+
+    warehouse_id: Optional[WarehouseId]
+    parent_path: Optional[WorkspacePath]
+    embed_credentials: bool
+
+    @model_validator(mode="after")
+    def _needs_warehouse(self) -> DashboardConfig:
+        if self.warehouse_id is None and (self.parent_path is not None or self.embed_credentials):
+            raise ValueError("warehouse_id is needed (the SQL warehouse the dashboard queries with); "
+                             "without it there is no dashboard")
+        return self
+
+
+class DeploymentConfig(_Strict):
+    """``deployment.*``: how conf/templates.yml becomes this environment's jobs, folders, grants and monitors.
+
+    conf/base.yml leaves the keys of :class:`DeployableConfig` unset: an environment that sets them can be deployed.
+    """
+
+    job_name_prefix: Optional[str]
+    spark_version: Optional[str]
+    cluster_sizes: dict[str, dict[str, Any]]
+    pause_schedules: bool
+    notifications: dict[JobEvent, list[EmailAddress]]
+    webhook_notifications: dict[JobEvent, list[DestinationId]]
+    access_control: list[JobAccess]
+    remove_tasks: dict[str, list[str]]
+    workspace: WorkspaceConfig
+    permissions: PermissionsConfig
+    quality_monitor: QualityMonitorConfig
+    dashboard: DashboardConfig
+
+
+
+def _needed(value: Any) -> Any:
+    """A key conf/base.yml leaves unset (null, {}) that a deployed environment must set."""
+    if value is None or value == {}:
+        raise ValueError("is needed to deploy this environment: set it in its conf/environments/<env>.yml "
+                         "(conf/environments/dev.yml is an example)")
+    return value
+
+
+_NEEDED = BeforeValidator(_needed)
+
+
+class DeployableWorkspace(WorkspaceConfig):
+    """``deployment.workspace.*`` of a deployed environment: the volume is set."""
+
+    volume: Annotated[VolumePath, _NEEDED]
+
+
+class DeployableConfig(DeploymentConfig):
+    """``deployment.*`` of an environment job-gen renders: the keys conf/base.yml leaves unset are set."""
+
+    job_name_prefix: Annotated[str, _NEEDED]
+    spark_version: Annotated[str, _NEEDED]
+    cluster_sizes: Annotated[dict[str, dict[str, Any]], _NEEDED]
+    workspace: DeployableWorkspace
+
+
 class Config(_Strict):
     """The whole merged configuration of one environment."""
 
@@ -252,4 +439,4 @@ class Config(_Strict):
     output: OutputConfig
     monitoring: MonitoringConfig
     runtime: RuntimeConfig
-    deployment: dict[str, Any]
+    deployment: DeploymentConfig
