@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Generic, Literal, Optional, TypeVar, Union
+import typing
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
     AfterValidator,
@@ -286,28 +287,25 @@ WarehouseId = Annotated[str, _matching(WAREHOUSE_ID, (
 ModelName = Annotated[str, _matching(re.compile(r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"), (
     "is not a Unity Catalog model name catalog.schema.model"))]
 
-Level = TypeVar("Level")
-
-
-class UserAccess(_Strict, Generic[Level]):
+class UserAccess(_Strict):
     """An access-list entry for a user (by e-mail)."""
 
     user_name: str
-    permission_level: Level
+    permission_level: str
 
 
-class GroupAccess(_Strict, Generic[Level]):
+class GroupAccess(_Strict):
     """An access-list entry for a workspace group."""
 
     group_name: str
-    permission_level: Level
+    permission_level: str
 
 
-class ServicePrincipalAccess(_Strict, Generic[Level]):
+class ServicePrincipalAccess(_Strict):
     """An access-list entry for a service principal, named by its application id."""
 
     service_principal_name: ApplicationId
-    permission_level: Level
+    permission_level: str
 
 
 def _principal(entry: Any) -> Optional[str]:
@@ -317,18 +315,25 @@ def _principal(entry: Any) -> Optional[str]:
     return f"[{keys[0]}]" if len(keys) == 1 else None
 
 
-# an entry names exactly one principal; the error of a bad entry is on its own key (tags are dropped from the key)
+# An entry names exactly one principal; the errors of an entry are on its own keys (the tags leave error keys).
 _ONE_PRINCIPAL = Discriminator(_principal, custom_error_type="one_principal",
                                custom_error_message=f"each entry needs exactly one of {', '.join(PRINCIPAL_KEYS)}")
-JobAccess = Annotated[Union[Annotated[UserAccess[JobLevel], Tag("[user_name]")],
-                            Annotated[GroupAccess[JobLevel], Tag("[group_name]")],
-                            Annotated[ServicePrincipalAccess[JobLevel], Tag("[service_principal_name]")]],
-                      _ONE_PRINCIPAL]
-ExperimentAccess = Annotated[Union[Annotated[UserAccess[ExperimentLevel], Tag("[user_name]")],
-                                   Annotated[GroupAccess[ExperimentLevel], Tag("[group_name]")],
-                                   Annotated[ServicePrincipalAccess[ExperimentLevel],
-                                             Tag("[service_principal_name]")]],
-                             _ONE_PRINCIPAL]
+AccessEntry = Annotated[Union[Annotated[UserAccess, Tag("[user_name]")], Annotated[GroupAccess, Tag("[group_name]")],
+                              Annotated[ServicePrincipalAccess, Tag("[service_principal_name]")]], _ONE_PRINCIPAL]
+
+
+def _levels(what: str, *levels: str) -> AfterValidator:
+    """An access-list entry's permission_level must be one of ``levels`` (those of ``what``)."""
+    def check(entry: AccessEntry) -> AccessEntry:
+        if entry.permission_level not in levels:
+            raise ValueError(f"permission_level {entry.permission_level!r} is not a permission on {what}; "
+                             f"use one of {', '.join(levels)}")
+        return entry
+    return AfterValidator(check)
+
+
+JobAccess = Annotated[AccessEntry, _levels("a job", *typing.get_args(JobLevel))]
+ExperimentAccess = Annotated[AccessEntry, _levels("an experiment", *typing.get_args(ExperimentLevel))]
 
 
 class ModelGrant(_Strict):
