@@ -45,6 +45,13 @@ class SourceConfig(_Strict):
     date_format: Optional[str]
     options: dict[str, str]
 
+    @model_validator(mode="after")
+    def _path_unless_cdnow(self) -> SourceConfig:
+        if self.path is None and self.format != "cdnow":
+            what = "a table name" if self.format == "table" else "a file or folder path"
+            raise ValueError(f"path is required for format {self.format}: set data.source.path to {what}")
+        return self
+
 
 class OutlierConfig(_Strict):
     """``data.outliers.*``: what to do with customers whose spend is above a quantile."""
@@ -122,7 +129,7 @@ FrequencyType = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 class FrequencyTuningConfig(TuningConfig):
     """``model.frequency.tuning.*``: the penalizer search plus the frequency model types it compares."""
 
-    types: list[FrequencyType]
+    types: list[FrequencyType] = Field(min_length=1)
 
 
 class FrequencyModelConfig(_Strict):
@@ -143,11 +150,14 @@ class MonetaryModelConfig(_Strict):
     tuning: TuningConfig
 
 
+GateMode = Literal["disabled", "dry_run", "enabled"]
+
+
 class GateConfig(_Strict):
     """``model.registry.gate.*``: whether a new version must beat the champion (and by how much) to be promoted."""
 
-    mode: Literal["disabled", "dry_run", "enabled"]
-    tolerance: float = Field(ge=0)
+    mode: GateMode
+    tolerance: float = Field(ge=0, allow_inf_nan=False)
 
 
 class RegistryConfig(_Strict):
@@ -190,7 +200,7 @@ class ProjectionConfig(_Strict):
 
     horizon_months: int = Field(gt=0)
     discount_rate: float = Field(ge=0, lt=1)
-    horizons_days: list[int]
+    horizons_days: list[Annotated[int, Field(gt=0)]]
     month: Literal["calendar", "lifetimes"]
     tier_quantiles: list[float]
     tier_labels: list[str]

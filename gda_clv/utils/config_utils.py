@@ -273,6 +273,8 @@ def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
         return f"'{dotted}' must be a date written YYYY-MM-DD, got {value!r}"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"'{dotted}' must be a whole number, got {value!r}"
+    if kind == "finite_number":
+        return f"'{dotted}' must be a finite number, got {value!r}"
     if kind in {"float_parsing", "float_type"}:
         return f"'{dotted}' must be a number, got {value!r}"
     if kind in {"bool_parsing", "bool_type"}:

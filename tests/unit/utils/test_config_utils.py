@@ -296,3 +296,32 @@ def test_shipped_environments_have_a_typed_deployment_section() -> None:
 def test_a_bad_deployment_value_names_the_key_the_fix_and_its_origin(setting: str, expected: str) -> None:
     message = _error(SHIPPED, setting)
     assert expected in message and message.endswith(f"(from --set {setting})")
+
+
+# ---- constraints that lower layers re-checked, now only in the schema (issue 14: checked once) ----
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("model.registry.gate.mode=strict", "'model.registry.gate.mode' must be one of 'disabled', 'dry_run' or "
+                                        "'enabled', got 'strict'"),
+    ("model.registry.gate.tolerance=-1", "'model.registry.gate.tolerance' must be at least 0"),
+    ("model.registry.gate.tolerance=.nan", "'model.registry.gate.tolerance' must be a finite number, got nan"),
+    ("data.source.format=csv", "'data.source': path is required for format csv: set data.source.path to a file or "
+                               "folder path"),
+    ("model.frequency.tuning.types=[]", "'model.frequency.tuning.types' needs at least 1 entry, got []"),
+    ("projection.horizons_days=[30, 0]", "'projection.horizons_days.1' must be greater than 0, got 0"),
+    ("data.freq_multiplier=0", "'data.freq_multiplier' must be greater than 0, got 0"),
+    ("data.freq=Q", "'data.freq' must be one of 'D', 'W' or 'M', got 'Q'"),
+    ("data.outliers.rule=winsorise", "'data.outliers.rule' must be one of 'none', 'cap' or 'drop_customers'"),
+    ("data.outliers.quantile=1", "'data.outliers.quantile' must be less than 1"),
+    ("model.frequency.type=bgbd", "'model.frequency.type' must be one of 'bgnbd', 'mbgnbd' or 'pareto_nbd'"),
+    ("model.frequency.penalizer=-1", "'model.frequency.penalizer' must be at least 0"),
+    ("model.monetary.tuning.loss=mse", "'model.monetary.tuning.loss' must be one of 'rmse' or 'mae', got 'mse'"),
+    ("model.monetary.tuning.backend=skopt", "'model.monetary.tuning.backend' must be one of 'hyperopt' or 'optuna'"),
+    ("model.frequency.tuning.max_evals=-1", "'model.frequency.tuning.max_evals' must be at least 0"),
+    ("projection.horizon_months=0", "'projection.horizon_months' must be greater than 0, got 0"),
+    ("output.keep_last=0", "'output.keep_last' must be greater than 0, got 0"),
+    ("projection.tier_labels=[low, high]", "'projection': tier_labels needs one more entry than tier_quantiles"),
+])
+def test_the_schema_is_the_one_home_of_each_constraint(setting: str, expected: str) -> None:
+    message = _error(SHIPPED, setting, env="local")
+    assert expected in message and f"--set {setting})" in message  # the origins of the keys it names
