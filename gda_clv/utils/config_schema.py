@@ -27,6 +27,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+def _matching(pattern: re.Pattern[str], fix: str) -> AfterValidator:
+    """A text check: ``pattern`` must match the whole value, else the error says ``fix``."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} {fix}")
+        return value
+    return AfterValidator(check)
+
+
 class SourceColumns(_Strict):
     """``data.source.columns.*``: which source column holds each field the pipeline reads."""
 
@@ -257,7 +266,8 @@ class RuntimeConfig(_Strict):
     spark_master: str
     shuffle_partitions: int = Field(gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-    metastore_url: Optional[str]
+    metastore_url: Optional[Annotated[str, _matching(re.compile(r"^jdbc:postgresql:"), (
+        "is not a jdbc:postgresql:// URL; leave it null for the embedded Derby metastore"))]]
 
 
 # ---- deployment: how gda-clv job-gen, workspace-setup and monitoring-setup deploy an environment ----
@@ -271,15 +281,6 @@ JobLevel = Literal["CAN_VIEW", "CAN_MANAGE_RUN", "IS_OWNER", "CAN_MANAGE"]
 ExperimentLevel = Literal["CAN_READ", "CAN_EDIT", "CAN_MANAGE"]
 ModelPrivilege = Literal["ALL_PRIVILEGES", "APPLY_TAG", "EXECUTE", "MANAGE"]
 PRINCIPAL_KEYS = ("user_name", "group_name", "service_principal_name")
-
-
-def _matching(pattern: re.Pattern[str], fix: str) -> AfterValidator:
-    """A text check: ``pattern`` must match the whole value, else the error says ``fix``."""
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{value!r} {fix}")
-        return value
-    return AfterValidator(check)
 
 
 ApplicationId = Annotated[str, _matching(UUID, (

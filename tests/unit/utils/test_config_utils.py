@@ -320,6 +320,8 @@ def test_a_bad_deployment_value_names_the_key_the_fix_and_its_origin(setting: st
     ("model.frequency.tuning.max_evals=-1", "'model.frequency.tuning.max_evals' must be at least 0"),
     ("projection.horizon_months=0", "'projection.horizon_months' must be greater than 0, got 0"),
     ("output.keep_last=0", "'output.keep_last' must be greater than 0, got 0"),
+    ("runtime.metastore_url=mysql://db/metastore", "'runtime.metastore_url': 'mysql://db/metastore' is not a "
+                                                   "jdbc:postgresql:// URL; leave it null for the embedded Derby"),
     ("projection.tier_labels=[low, high]", "'projection': tier_labels needs one more entry than tier_quantiles"),
 ])
 def test_the_schema_is_the_one_home_of_each_constraint(setting: str, expected: str) -> None:
