@@ -104,15 +104,16 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     features, as_of, feature_name = data.features, data.as_of, ctx.feature_table.full_name
     targets = ctx.targets_table.full_name
     spec = _scoring_spec(config)
-    scored = scoring.score_customers(features, frequency_model, monetary_model, spec, frequency_ref, monetary_ref)
-    _check_targets_columns(ctx, targets, [*scored.columns, "value_tier", PREDICTION_RUN])
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+    with ctx.phase("project: score customers"):
+        result = scoring.score_customers(features, frequency_model, monetary_model, spec, frequency_ref,
+                                         monetary_ref)
+    customers, distinct_tuples = result.customers, result.distinct_tuples
+    _check_targets_columns(ctx, targets, [*result.frame.columns, "value_tier", PREDICTION_RUN])
+    scored = result.frame.persist(StorageLevel.MEMORY_AND_DISK)
     run_folder = save_to_blob.run_folder_name(ctx.run_id, started)
     try:
-        with ctx.phase("project: score customers"):
-            customers = scored.count()
+        with ctx.phase("project: check scores and tiers"):
             scoring.check_finite(scored, spec)
-            distinct_tuples = scoring.distinct_inputs(features).count()
             thresholds = scoring.tier_thresholds(scored, config.projection.tier_quantiles)
         predictions = scoring.assign_value_tiers(scored, thresholds, config.projection.tier_labels).withColumn(
             PREDICTION_RUN, F.lit(run_folder)
