@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `gda-clv job-gen`."""
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (setup.py, job files)")
     parser.add_argument("--templates", type=Path, help="default: ROOT/conf/templates.yml")
-    parser.add_argument("--environments-dir", type=Path, help="default: ROOT/conf/environments")
+    parser.add_argument("--environments-dir", type=Path,
+                        help="default: ROOT/conf/environments (its parent holds base.yml and models/)")
     parser.add_argument("--out", type=Path, help="default: ROOT/conf/deployment.yml")
     parser.add_argument("--bundle-dir", type=Path, help="default: ROOT/conf/bundle")
     parser.add_argument("--no-bundle", action="store_true", help="do not write the Asset Bundle")
