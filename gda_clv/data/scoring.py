@@ -16,7 +16,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
 from gda_clv.models.clv import monthly_grid
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -59,11 +59,9 @@ class ScoringSpec:
 
     def __post_init__(self) -> None:
         if self.freq not in DAYS_PER_PERIOD:
-            raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {self.freq!r}).")
+            raise ValueError(f"freq must be one of {', '.join(DAYS_PER_PERIOD)}, got {self.freq!r}")
         if any(int(d) <= 0 for d in self.horizons_days):
-            raise ConfigError(
-                f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)})."
-            )
+            raise ValueError(f"horizons_days must be positive numbers of days, got {list(self.horizons_days)}")
 
     def periods(self, days: float) -> float:
         """``days`` in model periods (the unit of recency and T)."""
@@ -205,13 +203,11 @@ def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: S
 
     The lowest label holds CLV at or below the first threshold; the highest, CLV above the last one.
 
-    Raises ``ConfigError`` when the labels do not number one more than the thresholds.
+    Raises ``ValueError`` when the labels do not number one more than the thresholds.
     """
     if len(labels) != len(thresholds) + 1:
-        raise ConfigError(
-            f"projection.tier_labels needs one more entry than projection.tier_quantiles "
-            f"({len(thresholds)} quantiles, {len(labels)} labels)"
-        )
+        raise ValueError(f"labels needs one more entry than thresholds ({len(thresholds)} thresholds, "
+                         f"{len(labels)} labels)")
     tier = F.lit(labels[0])
     for threshold, label in zip(thresholds, labels[1:], strict=True):
         tier = F.when(F.col("clv") > F.lit(threshold), F.lit(label)).otherwise(tier)

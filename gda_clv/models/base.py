@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 from gda_clv.models._fitting import FitOutcome
 from gda_clv.models._types import FloatArray
 
@@ -15,20 +15,19 @@ from gda_clv.models._types import FloatArray
 class FittedModel:
     """A model with a penalizer and, once fitted or loaded, ``params_`` and the record of how they were found.
 
-    Subclasses set ``param_names``, ``label`` (for messages) and ``penalizer_key`` (the config key of the penalizer).
+    Subclasses set ``param_names`` and ``label`` (for messages).
     """
 
     param_names: ClassVar[tuple[str, ...]]
     label: ClassVar[str]
-    penalizer_key: ClassVar[str]
 
     def __init__(self, penalizer: float = 0.0) -> None:
         """An unfitted model.
 
-        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        Raises ``ValueError`` when the penalizer is not a number >= 0.
         """
         if not penalizer >= 0:
-            raise ConfigError(f"{self.penalizer_key} must be a number >= 0 (got {penalizer}).")
+            raise ValueError(f"penalizer must be a number >= 0, got {penalizer}")
         self.penalizer = float(penalizer)
         self.penalizer_used_ = float(penalizer)
         self.params_: dict[str, float] = {}

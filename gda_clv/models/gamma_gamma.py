@@ -41,12 +41,11 @@ class GammaGammaModel(FittedModel):
 
     param_names = PARAM_NAMES
     label = "Gamma-Gamma"
-    penalizer_key = "model.monetary.penalizer"
 
     def __init__(self, penalizer: float = 0.0, q_constraint: bool = True) -> None:
         """An unfitted model (``q_constraint``: q >= 1).
 
-        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        Raises ``ValueError`` when the penalizer is not a number >= 0.
         """
         super().__init__(penalizer)
         self.q_constraint = bool(q_constraint)

@@ -29,7 +29,7 @@ from gda_clv.data.transactions import (
     split_parsed,
     validation_counts,
 )
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
 from gda_clv.names import TRANSACTION_DATE
 from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
@@ -56,16 +56,9 @@ def lifetimes_cdnow_path() -> Path:
 
 
 def source_location(source: SourceConfig) -> str:
-    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set.
-
-    Raises ``ConfigError`` when the format needs ``data.source.path`` and it is not set.
-    """
-    if source.path:
-        return source.path
-    if source.format == "cdnow":
-        return lifetimes_cdnow_path().as_uri()
-    what = "a table name" if source.format == "table" else "a file or folder path"
-    raise ConfigError(f"data.source.path is required for data.source.format {source.format}: set it to {what}.")
+    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set (the
+    schema requires a path for every other format)."""
+    return source.path or lifetimes_cdnow_path().as_uri()
 
 
 def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
@@ -242,7 +235,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
     """Validate the source, quarantine bad rows, write features for one as_of; return the step summary."""
     data = ctx.config.data
     source = data.source
-    rfm.check_freq(data.freq, data.freq_multiplier)
     timings: dict[str, float] = {}
     feature_table = ctx.feature_table
     summary: dict[str, Any] = {

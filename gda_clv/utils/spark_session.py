@@ -111,10 +111,8 @@ POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 
 
 def _shared_metastore(builder: SparkSession.Builder, url: str) -> SparkSession.Builder:
-    """Hive metastore in PostgreSQL: schema created on first use, the driver jar from Debian's package."""
-    if not url.startswith("jdbc:postgresql:"):
-        raise ConfigError(f"runtime.metastore_url: '{url}' is not a jdbc:postgresql:// URL; "
-                          "leave it null for the embedded Derby metastore")
+    """Hive metastore in PostgreSQL (``url``: jdbc:postgresql:..., checked by the config schema): schema created on
+    first use, the driver jar from Debian's package."""
     if not POSTGRES_JDBC_JAR.exists():
         raise ConfigError(f"runtime.metastore_url needs the PostgreSQL JDBC driver at {POSTGRES_JDBC_JAR}: "
                           "apt-get install -y libpostgresql-jdbc-java")

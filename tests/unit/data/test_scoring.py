@@ -9,7 +9,7 @@ import pytest
 
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -146,11 +146,9 @@ def test_value_tiers_follow_quantiles(spark, scored) -> None:
 
 def test_tier_labels_must_match_quantiles(spark) -> None:
     frame = spark.createDataFrame([(1.0,)], "clv double")
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ValueError) as err:
         scoring.assign_value_tiers(frame, [0.5], ["low", "mid", "high"])
-    assert str(err.value) == (
-        "projection.tier_labels needs one more entry than projection.tier_quantiles (1 quantiles, 3 labels)"
-    )
+    assert str(err.value) == "labels needs one more entry than thresholds (1 thresholds, 3 labels)"
 
 
 def test_missing_feature_columns_are_named(spark, models) -> None:
@@ -163,13 +161,13 @@ def test_missing_feature_columns_are_named(spark, models) -> None:
     )
 
 
-def test_bad_spec_values_are_config_errors() -> None:
-    with pytest.raises(ConfigError) as err:
+def test_bad_spec_values_are_refused() -> None:
+    with pytest.raises(ValueError) as err:
         ScoringSpec(freq="H")
-    assert str(err.value) == "data.freq must be one of D, W, M (got 'H')."
-    with pytest.raises(ConfigError) as err:
+    assert str(err.value) == "freq must be one of D, W, M, got 'H'"
+    with pytest.raises(ValueError) as err:
         ScoringSpec(horizons_days=(30, 0))
-    assert str(err.value) == "projection.horizons_days must be positive numbers of days (got [30, 0])."
+    assert str(err.value) == "horizons_days must be positive numbers of days, got [30, 0]"
 
 
 def test_extreme_histories_get_finite_scores(spark) -> None:
