@@ -85,6 +85,15 @@ def _targets(ctx: JobContext) -> pd.DataFrame:
 def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_summary, bgnbd_cdnow,
                                                     gamma_gamma_cdnow) -> None:
     summary = project.run(ready, as_of=AS_OF)
+    assert list(summary) == [  # what --summary-json writes, in this order
+        "step", "as_of", "customers_scored", "distinct_input_tuples", "models", "targets_table", "feature_table",
+        "predictions_path", "parquet_path", "csv_path", "lineage_path", "removed_runs", "horizon_months",
+        "horizon_units", "discount_rate", "clv_total", "clv_mean", "tier_thresholds", "tier_counts", "top_customers",
+        "commit_id",
+    ]
+    assert list(summary["top_customers"][0]) == ["customer_id", "clv", "p_alive", "frequency", "monetary_value",
+                                                 "expected_avg_spend", "value_tier"]
+    assert list(summary["models"]["monetary"]) == ["name", "version", "run_id", "type", "params"]
     assert summary["customers_scored"] == 2357
     assert summary["distinct_input_tuples"] == 1030
     assert summary["as_of"] == "1998-06-30"
@@ -122,6 +131,11 @@ def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_sum
     assert lineage["source_table"] == {"name": ready.feature_table.full_name, "version": None}
     assert len(lineage["config_hash"]) == 64
     assert set(lineage["timestamps"]) == {"started_at", "scored_at"}
+    assert set(lineage) == {"as_of", "commit_id", "config_hash", "env", "job_run_id", "models", "package_version",
+                            "projection", "row_counts", "run_id", "source_table", "step", "targets_table",
+                            "timestamps", "written_at"}
+    assert lineage["models"] == json.loads(json.dumps(summary["models"]))
+    assert set(lineage["projection"]) == {"spec", "units", "tier_quantiles", "tier_labels", "tier_thresholds"}
 
 
 def test_rerun_replaces_only_its_as_of_and_keeps_last_runs(ready: JobContext, gamma_gamma_cdnow) -> None:

@@ -101,6 +101,32 @@ def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:
     assert len(trials) == 3 and set(trials["status"]) == {"ok"}
 
 
+def test_declared_outputs(first: dict) -> None:
+    """What --summary-json writes (keys in this order) and what the MLflow run holds: the step's contract."""
+    assert list(first) == [
+        "type", "params", "standard_errors", "log_likelihood", "penalizer", "penalizer_used", "converged",
+        "refit_full", "holdout", "gate_holdout", "calibration_fit", "tuning", "data", "mlflow_run_id", "experiment",
+        "model_uri", "registered_name", "version", "aliases", "gate",
+    ]
+    assert list(first["data"]) == ["as_of", "calibration_end", "n_customers", "n_repeat_customers",
+                                   "n_distinct_tuples", "n_customers_full", "n_distinct_tuples_full"]
+    run = MlflowClient().get_run(first["mlflow_run_id"])
+    assert set(run.data.params) == {"as_of", "calibration_end", "freq", "freq_multiplier", "model_type", "penalizer",
+                                    "refit_full", "tuning_loss", "tuning_max_evals", "tuning_penalizer_range",
+                                    "tuning_types"}
+    fit = {"a", "alpha", "b", "r", "se_a", "se_alpha", "se_b", "se_r", "log_likelihood", "penalizer_used"}
+    holdout = {"holdout_actual_purchases", "holdout_predicted_purchases", "holdout_purchases_error_pct", "holdout_rmse"}
+    data = {"n_customers", "n_customers_full", "n_distinct_tuples", "n_distinct_tuples_full", "n_repeat_customers"}
+    assert set(run.data.metrics) == {*fit, *(f"cal_{k}" for k in fit), *(f"full_{k}" for k in fit), *holdout,
+                                     *(f"cal_{k}" for k in holdout), *data, "gate_challenger_holdout_rmse"}
+    assert {k for k in run.data.tags if not k.startswith("mlflow.")} == {
+        "env", "gate_mode", "gate_passed", "gate_promoted", "gate_reason", "gda_clv_job_run_id", "gda_clv_run_id",
+        "gda_clv_version", "git_commit", "region", "step"}
+    assert {a.path for a in MlflowClient().list_artifacts(first["mlflow_run_id"])} == {
+        "fits.json", "gate_decision.json", "plots", "tuning"}
+    assert set(mlflow.artifacts.load_dict(f"runs:/{first['mlflow_run_id']}/fits.json")) == {"scoring", "calibration"}
+
+
 def test_rerun_is_gated_against_the_champion_and_loads_from_registry(ctx: JobContext, first: dict) -> None:
     second = train_frequency.run(ctx)
     assert second["params"] == pytest.approx(first["params"], rel=1e-9)  # seeded tuning: same choice
