@@ -17,6 +17,7 @@ from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.pipelines import _training, train_frequency
+from gda_clv.pipelines.summaries import TrainFrequencySummary
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 
@@ -101,8 +102,12 @@ def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:
     assert len(trials) == 3 and set(trials["status"]) == {"ok"}
 
 
-def test_declared_outputs(first: dict) -> None:
-    """What --summary-json writes (keys in this order) and what the MLflow run holds: the step's contract."""
+def test_declared_outputs(ctx: JobContext, first: dict) -> None:
+    """What --summary-json writes (keys in this order, as typed), the phases it times and what the MLflow run holds."""
+    assert set(first) == TrainFrequencySummary.__required_keys__
+    phases = [name.split(": ", 1)[1] for name in ctx.timings if name.startswith(f"{train_frequency.STEP}: ")]
+    assert phases == ["read and compress features", "tune (3 evals)", f"fit bgnbd (penalizer {first['penalizer']:.3g})",
+                      "plots", "log, register and gate", "promote"]
     assert list(first) == [
         "type", "params", "standard_errors", "log_likelihood", "penalizer", "penalizer_used", "converged",
         "refit_full", "holdout", "gate_holdout", "calibration_fit", "tuning", "data", "mlflow_run_id", "experiment",

@@ -16,6 +16,7 @@ from gda_clv.errors import ModelError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import train_frequency, train_monetary
+from gda_clv.pipelines.summaries import TrainMonetarySummary
 from gda_clv.utils.common import JobContext
 from tests.integration.test_train_frequency import make_context, write_features
 
@@ -76,10 +77,15 @@ def test_monetary_after_frequency(ctx: JobContext) -> None:
     assert run.data.metrics["frequency_monetary_correlation"] == pytest.approx(corr)
     assert run.data.tags["frequency_model"] == f"{freq['registered_name']}/1"
     assert_declared_outputs(summary, run)
+    phases = [name.split(": ", 1)[1] for name in ctx.timings if name.startswith(f"{train_monetary.STEP}: ")]
+    assert phases == ["read and compress filtered_cal", "tune (3 evals)",
+                      f"fit Gamma-Gamma (penalizer {summary['penalizer']:.3g})",
+                      "holdout revenue check with the frequency model", "log, register and gate", "promote"]
 
 
 def assert_declared_outputs(summary: dict, run: Run) -> None:
-    """What --summary-json writes (keys in this order) and what the MLflow run holds: the step's contract."""
+    """What --summary-json writes (keys in this order, as typed) and what the MLflow run holds: the step's contract."""
+    assert set(summary) == TrainMonetarySummary.__required_keys__
     assert list(summary) == [
         "type", "params", "standard_errors", "log_likelihood", "penalizer", "penalizer_used", "q_constraint",
         "converged", "refit_full", "calibration_fit", "correlation", "holdout", "gate_holdout", "frequency_model",
