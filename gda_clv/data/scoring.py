@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,10 @@ from pyspark.sql import functions as F
 
 from gda_clv.errors import ConfigError, DataError
 from gda_clv.names import CALENDAR_MONTH_DAYS, DAYS_PER_PERIOD
+
+if TYPE_CHECKING:
+    from gda_clv.models.frequency import FrequencyModel
+    from gda_clv.models.gamma_gamma import GammaGammaModel
 
 INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 PERIODS_PER_MONTH_TEXT = {"D": "30 days", "W": "4.345 weeks", "M": "1 month"}
@@ -72,7 +76,9 @@ def score_columns(spec: ScoringSpec) -> list[str]:
     return ["p_alive", *(purchases_column(d) for d in spec.horizons_days), "expected_avg_spend", "clv"]
 
 
-def score_tuples(pdf: pd.DataFrame, frequency_model: Any, monetary_model: Any, spec: ScoringSpec) -> pd.DataFrame:
+def score_tuples(
+    pdf: pd.DataFrame, frequency_model: FrequencyModel, monetary_model: GammaGammaModel, spec: ScoringSpec
+) -> pd.DataFrame:
     """Score a pandas frame of (frequency, recency, T, monetary_value) rows; returns the inputs plus the scores."""
     from gda_clv.models.clv import customer_lifetime_value
 
@@ -136,8 +142,8 @@ def distinct_inputs(features: DataFrame) -> DataFrame:
 
 def score_customers(
     features: DataFrame,
-    frequency_model: Any,
-    monetary_model: Any,
+    frequency_model: FrequencyModel,
+    monetary_model: GammaGammaModel,
     spec: ScoringSpec,
     frequency_ref: ModelRef,
     monetary_ref: ModelRef,
