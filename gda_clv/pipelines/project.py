@@ -26,7 +26,7 @@ from gda_clv.pipelines.lineage import PREDICTION_RUN, STEP, RunIdentity, build_l
 from gda_clv.pipelines.summaries import ModelsUsed, ProjectSummary, TopCustomer
 from gda_clv.utils.config_utils import config_to_dict
 from gda_clv.utils.pipelines import save_to_blob
-from gda_clv.utils.pipelines.pyfunc import unwrap_frequency_model, unwrap_monetary_model
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 from gda_clv.utils.pipelines.run_folders import InferenceOutput
 from gda_clv.utils.registry import CHAMPION, load_registered_model
 
@@ -93,8 +93,10 @@ def read_models(ctx: JobContext) -> Models:
     with ctx.phase("project: load champion models"):
         frequency, frequency_ref = _load_model(ctx, "frequency")
         monetary, monetary_ref = _load_model(ctx, "monetary")
-    return Models(unwrap_frequency_model(frequency, f"{frequency_ref.name} v{frequency_ref.version}"), frequency_ref,
-                  unwrap_monetary_model(monetary, f"{monetary_ref.name} v{monetary_ref.version}"), monetary_ref)
+    return Models(FrequencyModel.checked(unwrap_model(frequency), f"{frequency_ref.name} v{frequency_ref.version}"),
+                  frequency_ref,
+                  GammaGammaModel.checked(unwrap_model(monetary), f"{monetary_ref.name} v{monetary_ref.version}"),
+                  monetary_ref)
 
 
 def _scoring_spec(config: Config) -> ScoringSpec:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import mlflow
 import numpy as np
 import pandas as pd
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data import rfm
-from gda_clv.errors import DataError
 from gda_clv.models import plots
 from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
@@ -29,7 +29,7 @@ from gda_clv.pipelines.trainer import Fits, ModelFamily, Trained, train
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
-    from gda_clv.utils.config_schema import FrequencyTuningConfig
+    from gda_clv.utils.config_schema import FrequencyModelConfig, FrequencyTuningConfig
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -92,24 +92,31 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
 class FrequencyFamily(ModelFamily[FrequencyModel, None, TrainFrequencySummary]):
     """The frequency model in the training skeleton: calibration groups and, for the refit, full-period groups."""
 
-    step, kind, reads = STEP, "frequency", "features"
+    step, kind, reads, group_keys = STEP, "frequency", "features", rfm.FREQUENCY_GROUP_KEYS
 
     def __init__(self, ctx: JobContext, data: _training.TrainingData) -> None:
-        """Collect the calibration groups and the full-period (frequency, recency, T) groups of ``data``.
+        """The calibration groups and, for the full-period refit, the (frequency, recency, T) groups of ``data``.
 
         Raises ``DataError`` when no customer of the as_of has a calibration history.
         """
         super().__init__(ctx, data)
-        self.cfg = ctx.config.model.frequency
-        self.groups = _training.to_pandas_groups(rfm.frequency_groups(data.features), rfm.FREQUENCY_GROUP_KEYS)
-        if self.groups.empty:
-            raise DataError(
-                f"No customer of '{ctx.feature_table.full_name}' (as_of {data.as_of}) has a calibration history; "
-                "check data.calibration_end / data.holdout_days and rerun prepare."
-            )
         self.full_groups = _training.to_pandas_groups(
             data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
         )
+
+    def calibration_groups(self, features: DataFrame) -> DataFrame:
+        """Distinct (frequency, recency, T, holdout) calibration tuples."""
+        return rfm.frequency_groups(features)
+
+    def nothing_to_train(self) -> str:
+        """No calibration history."""
+        return (f"No customer of '{self.ctx.feature_table.full_name}' (as_of {self.data.as_of}) has a calibration "
+                "history; check data.calibration_end / data.holdout_days and rerun prepare.")
+
+    @property
+    def cfg(self) -> FrequencyModelConfig:
+        """``model.frequency``."""
+        return self.ctx.config.model.frequency
 
     @property
     def tuning(self) -> FrequencyTuningConfig:

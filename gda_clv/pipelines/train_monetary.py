@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import mlflow
@@ -24,7 +25,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data import rfm
-from gda_clv.errors import DataError
 from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel
@@ -34,11 +34,11 @@ from gda_clv.pipelines import _training
 from gda_clv.pipelines.summaries import FrequencyModelRef, Holdout, TrainMonetarySummary
 from gda_clv.pipelines.trainer import Fits, ModelFamily, Trained, train
 from gda_clv.utils import registry
-from gda_clv.utils.pipelines.pyfunc import unwrap_frequency_model
+from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
-    from gda_clv.utils.config_schema import TuningConfig
+    from gda_clv.utils.config_schema import MonetaryModelConfig, TuningConfig
 
 STEP = "train-monetary"
 FIT_KEYS = ("frequency_cal", "monetary_value_cal")
@@ -105,7 +105,8 @@ def frequency_model_for_run(ctx: JobContext) -> tuple[FrequencyModel, FrequencyM
         ctx.logger.info("%s: no frequency model of job run %s; checking revenue with %s v%s",
                         STEP, ctx.job_run_id, name, found.version)
     version = str(found.version)
-    return unwrap_frequency_model(loaded, f"{name} v{version}"), {"name": name, "version": version, "source": source}
+    model = FrequencyModel.checked(unwrap_model(loaded), f"{name} v{version}")
+    return model, {"name": name, "version": version, "source": source}
 
 
 def revenue_check(features: DataFrame, frequency_model: FrequencyModel, model: GammaGammaModel) -> dict[str, float]:
@@ -156,25 +157,34 @@ class RevenueCheck:
 class MonetaryFamily(ModelFamily[GammaGammaModel, RevenueCheck, TrainMonetarySummary]):
     """The Gamma-Gamma model in the training skeleton: filtered_cal groups and their frequency-spend correlation."""
 
-    step, kind, reads = STEP, "monetary", "filtered_cal"
+    step, kind, reads, group_keys = STEP, "monetary", "filtered_cal", rfm.MONETARY_GROUP_KEYS
 
-    def __init__(self, ctx: JobContext, data: _training.TrainingData) -> None:
-        """Collect the repeat calibration customers' groups and their frequency-spend correlation.
+    @property
+    def cfg(self) -> MonetaryModelConfig:
+        """``model.monetary``."""
+        return self.ctx.config.model.monetary
 
-        Raises ``DataError`` when the as_of has no repeat customer with positive spend.
-        """
-        super().__init__(ctx, data)
-        self.cfg = ctx.config.model.monetary
-        self.groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)
-        if self.groups.empty:
-            raise DataError(
-                f"No repeat customer with positive spend in '{ctx.feature_table.full_name}' (as_of {data.as_of}); "
-                "the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, monetary_value_cal > 0)."
-            )
-        self.correlation = weighted_correlation(self.groups["frequency_cal"].to_numpy(float),
-                                                self.groups["monetary_value_cal"].to_numpy(float),
-                                                self.groups["weight"].to_numpy(float))
-        self.correlation_warning = abs(self.correlation) > self.cfg.correlation_warn_threshold
+    @cached_property
+    def correlation(self) -> float:
+        """Correlation of frequency and monetary value over the calibration customers (the model assumes none)."""
+        groups = self.groups
+        return weighted_correlation(groups["frequency_cal"].to_numpy(float),
+                                    groups["monetary_value_cal"].to_numpy(float), groups["weight"].to_numpy(float))
+
+    @property
+    def correlation_warning(self) -> bool:
+        """Whether the correlation is above ``model.monetary.correlation_warn_threshold``."""
+        return abs(self.correlation) > self.cfg.correlation_warn_threshold
+
+    def calibration_groups(self, features: DataFrame) -> DataFrame:
+        """Distinct filtered_cal (frequency, monetary value, holdout) tuples."""
+        return rfm.monetary_groups(features)
+
+    def nothing_to_train(self) -> str:
+        """No repeat customer with positive spend."""
+        return (f"No repeat customer with positive spend in '{self.ctx.feature_table.full_name}' (as_of "
+                f"{self.data.as_of}); the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, "
+                "monetary_value_cal > 0).")
 
     @property
     def tuning(self) -> TuningConfig:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import mlflow
 import pandas as pd
+from pyspark.sql import DataFrame
 
+from gda_clv.errors import DataError
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.models.tuning import TuningResult
@@ -98,14 +100,27 @@ class ModelFamily(ABC, Generic[M, C, S]):
     kind: ClassVar[str]
     #: what the read phase compresses, as its label says (``features``)
     reads: ClassVar[str]
+    #: the key columns of the compressed calibration groups (their sort order)
+    group_keys: ClassVar[tuple[str, ...]]
 
     def __init__(self, ctx: JobContext, data: _training.TrainingData) -> None:
-        """Keep the context and the as_of's feature rows; subclasses collect their groups here.
+        """Keep the context and the as_of's feature rows; collect the calibration groups (compressed in Spark).
 
-        Raises ``DataError`` (in subclasses) when the rows hold nothing this family can be trained on.
+        Raises ``DataError`` (see :meth:`nothing_to_train`) when there are none.
         """
         self.ctx = ctx
         self.data = data
+        self.groups = _training.to_pandas_groups(self.calibration_groups(data.features), self.group_keys)
+        if self.groups.empty:
+            raise DataError(self.nothing_to_train())
+
+    @abstractmethod
+    def calibration_groups(self, features: DataFrame) -> DataFrame:
+        """The distinct calibration tuples this family trains on, with their customer counts (``weight``)."""
+
+    @abstractmethod
+    def nothing_to_train(self) -> str:
+        """The error when no customer of the as_of has what this family trains on: why, and what to change."""
 
     @property
     @abstractmethod

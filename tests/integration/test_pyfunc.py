@@ -18,13 +18,7 @@ from gda_clv.errors import DataError, ModelError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.utils.pipelines.pyfunc import (
-    FrequencyPyfunc,
-    log_pyfunc_model,
-    unwrap_frequency_model,
-    unwrap_model,
-    unwrap_monetary_model,
-)
+from gda_clv.utils.pipelines.pyfunc import FrequencyPyfunc, log_pyfunc_model, unwrap_model
 
 
 def _requirements(model_uri: str) -> list[str]:
@@ -67,17 +61,6 @@ def test_monetary_model_round_trip(mlflow_experiment: str, gamma_gamma_cdnow: Ga
     np.testing.assert_allclose(scored["expected_average_spend"], expected, rtol=1e-12)
     p, q, v = gamma_gamma_cdnow.param_array()
     assert scored["expected_average_spend"][0] == pytest.approx(p * v / (q - 1))  # one-time buyer: population mean
-
-
-def test_unwrap_checks_the_kind_of_model(mlflow_experiment: str, gamma_gamma_cdnow: GammaGammaModel) -> None:
-    example = pd.DataFrame({"frequency": [1.0, 6.0], "monetary_value": [20.0, 35.5]})
-    with mlflow.start_run():
-        loaded = mlflow.pyfunc.load_model(log_pyfunc_model(gamma_gamma_cdnow, "monetary", example).model_uri)
-    assert unwrap_monetary_model(loaded, "clv_monetary v1").params_ == gamma_gamma_cdnow.params_
-    with pytest.raises(ModelError) as err:  # a Gamma-Gamma model registered under the frequency model's name
-        unwrap_frequency_model(loaded, "clv_frequency v3")
-    assert str(err.value).startswith("clv_frequency v3 holds a GammaGammaModel, not a frequency model")
-    assert "model.registry.frequency_name" in str(err.value)
 
 
 def test_model_loads_and_scores_in_a_fresh_process(

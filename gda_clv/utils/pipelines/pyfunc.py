@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
-from mlflow.pyfunc import PyFuncModel
 from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 from gda_clv import __version__
@@ -158,30 +157,3 @@ def unwrap_model(pyfunc_model: Any) -> Any:
         raise ModelError(f"The loaded model is a {type(inner).__name__}, not a gda_clv frequency/monetary model.")
     return inner.model
 
-
-
-def unwrap_frequency_model(pyfunc_model: PyFuncModel, where: str) -> FrequencyModel:
-    """:func:`unwrap_model`, checked to hold a frequency model.
-
-    Raises ``ModelError`` naming ``where`` (the registered version) when it holds another model.
-    """
-    model = unwrap_model(pyfunc_model)
-    if isinstance(model, FrequencyModel):
-        return model
-    raise _wrong_kind(where, model, "frequency")
-
-
-def unwrap_monetary_model(pyfunc_model: PyFuncModel, where: str) -> GammaGammaModel:
-    """:func:`unwrap_model`, checked to hold the Gamma-Gamma model.
-
-    Raises ``ModelError`` naming ``where`` (the registered version) when it holds another model.
-    """
-    model = unwrap_model(pyfunc_model)
-    if isinstance(model, GammaGammaModel):
-        return model
-    raise _wrong_kind(where, model, "monetary")
-
-
-def _wrong_kind(where: str, model: object, kind: str) -> ModelError:
-    return ModelError(f"{where} holds a {type(model).__name__}, not a {kind} model: it was registered under the "
-                      f"wrong name; register {kind} models under model.registry.{kind}_name, or pin another version.")
