@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from gda_clv.utils.config_schema import Config
 
 TOP_N = 10
-__all__ = ["PREDICTION_RUN", "run"]
 
 
 @dataclass(frozen=True)
