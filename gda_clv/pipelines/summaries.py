@@ -11,7 +11,7 @@ from typing import Any, NotRequired, TypedDict
 from gda_clv.utils.registry import GateRecord
 
 DataSummary = dict[str, str | float]
-"""The training data: ``as_of``, ``calibration_end`` (ISO dates) and the counts also logged as MLflow metrics."""
+"""The training data's ``as_of`` and ``calibration_end`` (ISO dates) and the counts also logged as MLflow metrics."""
 Holdout = dict[str, float]
 """Holdout metrics by name (their names carry the configured loss, e.g. ``holdout_rmse``)."""
 

@@ -30,7 +30,7 @@ GATE_MODES = ("disabled", "dry_run", "enabled")
 
 
 GateRecord = dict[str, str | float | bool | None]
-"""A gate decision as a plain dict: :class:`GateDecision`'s fields by name (step summaries, MLflow)."""
+"""A gate decision as a plain dict, the fields of GateDecision by name (for step summaries and MLflow)."""
 
 
 @dataclass(frozen=True)
