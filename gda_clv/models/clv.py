@@ -55,13 +55,28 @@ def customer_lifetime_value(
 
     Raises ``ConfigError`` when ``time_months`` is not a whole number >= 0.
     """
-    if time_months < 0 or int(time_months) != time_months:
-        raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")
-    factor = periods_per_month(freq, freq_multiplier, month_days)
     f = np.asarray(frequency, dtype=float)
     r = np.asarray(recency, dtype=float)
     age = np.asarray(T, dtype=float)
     spend = gg_model.expected_average_spend(f, np.asarray(monetary_value, dtype=float))
+    steps, discounts = monthly_grid(time_months, discount_rate, freq, freq_multiplier, month_days)
+    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)
+
+
+def monthly_grid(
+    time_months: int, discount_rate: float, freq: str = "D", freq_multiplier: float = 1,
+    month_days: float | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The CLV sum's month ends in model periods and their discount factors (lifetimes' grid).
+
+    CLV = spend * ``freq_model.discounted_purchases(f, r, T, steps, discounts)``: the spend factor and the
+    purchases factor can be computed apart (the Spark scoring does), which is why the grid has its own home.
+
+    Raises ``ConfigError`` when ``time_months`` is not a whole number >= 0.
+    """
+    if time_months < 0 or int(time_months) != time_months:
+        raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")
+    factor = periods_per_month(freq, freq_multiplier, month_days)
     steps = np.arange(1, int(time_months) + 1) * factor  # same grid as lifetimes
     discounts = (1 + discount_rate) ** (steps / factor)
-    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)
+    return steps, discounts

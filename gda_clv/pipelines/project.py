@@ -137,22 +137,22 @@ def _top_customers(predictions: DataFrame, n: int = TOP_N) -> list[TopCustomer]:
              "value_tier": r["value_tier"]} for r in rows]
 
 
-def score(ctx: JobContext, scored: DataFrame, features: DataFrame, spec: ScoringSpec, run_folder: str) -> Scores:
-    """Count and check the ``scored`` customers, assign value tiers and aggregate them (only totals reach the driver).
+def aggregate(ctx: JobContext, result: scoring.Scored, scored: DataFrame, spec: ScoringSpec,
+              run_folder: str) -> Scores:
+    """Check the (persisted) ``scored`` customers, assign value tiers and aggregate them (only totals reach the
+    driver).
 
     Raises ``DataError`` (``scoring.check_finite``) when a score is not finite.
     """
     projection = ctx.config.projection
-    with ctx.phase("project: score customers"):
-        customers = scored.count()
+    with ctx.phase("project: check scores and tiers"):
         scoring.check_finite(scored, spec)
-        distinct_tuples = scoring.distinct_inputs(features).count()
         thresholds = scoring.tier_thresholds(scored, projection.tier_quantiles)
     predictions = scoring.assign_value_tiers(scored, thresholds, projection.tier_labels).withColumn(
         PREDICTION_RUN, F.lit(run_folder)
     )
     tiers = predictions.groupBy("value_tier").agg(F.count(F.lit(1)).alias("n"), F.sum("clv").alias("clv")).collect()
-    return Scores(predictions, customers, distinct_tuples, thresholds,
+    return Scores(predictions, result.customers, result.distinct_tuples, thresholds,
                   tier_counts={r["value_tier"]: int(r["n"]) for r in tiers},
                   clv_total=float(sum(r["clv"] or 0.0 for r in tiers)), top=_top_customers(predictions))
 
@@ -242,13 +242,14 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> ProjectSummary:
     models = read_models(ctx)
     data = features_at(ctx, as_of, calibration=False)  # DataError naming the as_of and what to run
     spec = _scoring_spec(ctx.config)
-    scored = scoring.score_customers(data.features, models.frequency, models.monetary, spec, models.frequency_ref,
-                                     models.monetary_ref)
-    _check_targets_columns(ctx, ctx.targets_table.full_name, [*scored.columns, "value_tier", PREDICTION_RUN])
-    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+    with ctx.phase("project: score customers"):
+        result = scoring.score_customers(data.features, models.frequency, models.monetary, spec, models.frequency_ref,
+                                         models.monetary_ref)
+    _check_targets_columns(ctx, ctx.targets_table.full_name, [*result.frame.columns, "value_tier", PREDICTION_RUN])
+    scored = result.frame.persist(StorageLevel.MEMORY_AND_DISK)
     run_folder = save_to_blob.run_folder_name(ctx.run_id, started)
     try:
-        scores = score(ctx, scored, data.features, spec, run_folder)
+        scores = aggregate(ctx, result, scored, spec, run_folder)
         written = write(ctx, scores, data, models, spec, started, run_folder)
     finally:
         scored.unpersist()

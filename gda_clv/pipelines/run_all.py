@@ -8,8 +8,10 @@ plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 """
 from __future__ import annotations
 
+import importlib
 import shlex
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from gda_clv.pipelines.steps import STEPS
@@ -30,13 +32,31 @@ def _step_timings(ctx: JobContext, steps: list[str]) -> dict[str, float]:
     return {step: ctx.timings[step] for step in steps}
 
 
+def _import_in_background(modules: list[str]) -> Future[None]:
+    """Import ``modules`` in a thread: the later steps' imports (MLflow's model flavours, the models, hyperopt,
+    matplotlib: seconds) overlap with prepare, which waits on Spark's JVM most of the time."""
+
+    def import_all() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda_clv-imports")
+    future = pool.submit(import_all)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return future
+
+
 def run(ctx: JobContext, out: TextIO | None = None) -> dict[str, Any]:
     """Run the steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
     done: list[str] = []
+    importlib.import_module(STEPS[0].module)  # before the thread starts, so no module is imported twice at once
+    later_imports = _import_in_background([step.module for step in STEPS[1:]])
     for number, step in enumerate(STEPS, start=1):
         label = f"[{number}/{len(STEPS)}] {step.name}"
+        if number == 2:
+            later_imports.result()  # an import error is raised here, by the step that needs it
         print(f"==> {label} ...", file=out, flush=True)
         try:
             # prepare decides the as_of; every later step is handed it explicitly, as the deployed job does
