@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -36,6 +36,17 @@ class FittedModel:
         self.converged_ = False
         self.fit_attempts_: list[str] = []
         self.n_customers_ = 0.0
+
+    @classmethod
+    def checked(cls, model: object, where: str) -> Self:
+        """``model`` (e.g. loaded from the registry) when it is a ``cls`` model.
+
+        Raises ``ModelError`` naming ``where`` (the registered version) when it is another kind of model.
+        """
+        if not isinstance(model, cls):
+            raise ModelError(f"{where} holds a {type(model).__name__}, not a {cls.__name__}: register each model "
+                             "under its own model.registry.*_name, or pin another version.")
+        return model
 
     def _record_fit(
         self, params: FloatArray, ses: FloatArray, log_likelihood: float, outcome: FitOutcome, n_customers: float

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
 from mlflow.tracking import MlflowClient
 
 from gda_clv.errors import ModelError
@@ -27,6 +27,10 @@ from gda_clv.utils.config_schema import GateMode
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+
+
+GateRecord = dict[str, str | float | bool | None]
+"""A gate decision as a plain dict, the fields of GateDecision by name (for step summaries and MLflow)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class GateDecision:
     promoted: bool
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GateRecord:
         """The decision as a plain dict (for the step summary and MLflow)."""
         return asdict(self)
 
@@ -277,7 +281,7 @@ def load_registered_model(
     version: str | int | None = None,
     run_first: str = "the training step",
     client: MlflowClient | None = None,
-) -> tuple[Any, ModelVersion]:
+) -> tuple[PyFuncModel, ModelVersion]:
     """Load ``models:/name/<version>`` (pinned, or resolved from ``@alias``) as a pyfunc; returns (model, version)."""
     found = resolve_version(name, alias, version, run_first, client)
     return mlflow.pyfunc.load_model(f"models:/{name}/{found.version}"), found

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -78,7 +79,7 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def save_meta_to_blob_storage(meta: dict[str, Any], run_folder: str, dbutils: Any = None) -> str:
+def save_meta_to_blob_storage(meta: Mapping[str, object], run_folder: str, dbutils: Any = None) -> str:
     """Write the lineage ``meta`` as ``lineage.json`` in ``run_folder``; returns its path.
 
     ``meta`` is what the caller knows (commit id, models, as-of, row counts, config hash, source
