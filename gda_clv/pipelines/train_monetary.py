@@ -115,7 +115,7 @@ def revenue_check(features: DataFrame, frequency_model: FrequencyModel, model: G
     Spark aggregates the calibration customers to their distinct frequency-model inputs (frequency, recency, T,
     holdout duration) with the sums that the revenue totals and squared errors need; the models score those groups
     on the driver. Exact, because the Gamma-Gamma expected spend is linear in the observed mean spend m:
-    predicted = P * (A + B m) with P the expected holdout purchases and A, B depending on the frequency only.
+    predicted = P * (A + B m) with P the expected holdout purchases and (A, B) = ``GammaGammaModel.spend_line``.
     """
     value = {c: F.coalesce(F.col(c).cast("double"), F.lit(0.0)) for c in REVENUE_INPUT}
     actual, m = value["frequency_holdout"] * value["monetary_value_holdout"], value["monetary_value_cal"]
@@ -128,8 +128,7 @@ def revenue_check(features: DataFrame, frequency_model: FrequencyModel, model: G
     purchases = np.asarray(frequency_model.expected_purchases(
         groups["duration_holdout"].to_numpy(float), f, groups["recency_cal"].to_numpy(float),
         groups["T_cal"].to_numpy(float)), dtype=float)
-    base = model.expected_average_spend(f, np.zeros_like(f))
-    slope = model.expected_average_spend(f, np.ones_like(f)) - base
+    base, slope = model.spend_line(f)
     n, s_m, s_mm, s_a, s_aa, s_am = (groups[c].to_numpy(float) for c in ("n", "m", "mm", "a", "aa", "am"))
     predicted = purchases * (base * n + slope * s_m)
     # sum of (P (A + B m) - actual)^2 over each group's customers, from the group's sums
