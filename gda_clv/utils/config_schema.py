@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from gda_clv.utils.spark_master import parse_master
 
 
 class _Strict(BaseModel):
@@ -237,6 +239,13 @@ class RuntimeConfig(_Strict):
     shuffle_partitions: int = Field(gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     metastore_url: Optional[str]
+
+    @field_validator("spark_master")
+    @classmethod
+    def _local_master(cls, master: str) -> str:
+        """Raises ValueError (a ConfigError naming the key) unless ``master`` is a local master gda_clv can start."""
+        parse_master(master)
+        return master
 
 
 class Config(_Strict):

@@ -229,3 +229,14 @@ def test_yaml_is_read_by_one_function() -> None:
                      if any(f"yaml.{call}(" in p.read_text() for call in ("safe_load", "load", "full_load")))
     # dbx_reader.py runs inside dbx's own venv, where gda_clv is not installed.
     assert readers == ["utils/config_utils.py", "utils/job_gen/dbx_reader.py"]
+
+
+def test_spark_master_must_be_a_local_one_gda_clv_can_start(conf: Path) -> None:
+    assert load_config("dev", conf, (), ["runtime.spark_master=local-cluster[2,1,1024]"]).runtime.spark_master == (
+        "local-cluster[2,1,1024]")
+    assert _error(conf, "runtime.spark_master=yarn") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'runtime.spark_master': 'yarn' is not a local Spark master; use local[*] (all cores, one "
+        "process), local[N] (N threads) or local-cluster[N,C,M] (N executor processes of C cores and M MB each, "
+        "M >= 512) (from --set runtime.spark_master=yarn)"
+    )
