@@ -92,3 +92,33 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
                            "phases": {"prepare: read": 1.0, "prepare: write": 2.0, "project: score": 0.5}}}
     assert phase_table(summary) == [("prepare", 3.0), ("  read", 1.0), ("  write", 2.0), ("project", 1.0),
                                     ("  score", 0.5)]
+
+
+def test_scale_compares_outputs_and_reports_the_scaling() -> None:
+    import pandas as pd
+
+    from bench.scale import FLOAT_RTOL, compare, report, scaling
+
+    ref = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 2], "clv": [10.0, 0.0],
+                        "prediction_run": ["x", "x"]})
+    shuffled = ref.iloc[::-1].assign(clv=[0.0, 10.0 * (1 + FLOAT_RTOL / 10)], prediction_run="y")
+    assert compare(shuffled, ref) == {"rows": 2, "same_customers": True, "unequal_columns": [],
+                                      "max_rel_diff": pytest.approx(FLOAT_RTOL / 10), "ok": True}
+    assert compare(shuffled.assign(frequency=[2, 3]), ref)["unequal_columns"] == ["frequency"]
+    assert not compare(shuffled.assign(clv=[0.0, 10.1]), ref)["ok"]
+    assert not compare(ref.iloc[:1], ref)["ok"]
+
+    def run(label: str, prepare: float, score: float) -> dict[str, object]:
+        return {"label": label, "wall_s": prepare + score, "peak_rss_gb": 1.0, "steps": {
+            "prepare": {"total_s": prepare, "phases": {"prepare: validate": prepare / 2}},
+            "project": {"total_s": score + 1, "phases": {"project: score customers": score}}}}
+
+    runs = [run("local[*]", 10.0, 4.0), run("1 executor", 16.0, 6.0), run("2 executors", 10.0, 4.0)]
+    assert scaling(runs) == {"prepare": 1.6, "scoring": 1.5}
+    record = {"transactions": 1000, "customers": 300, "cores": 2, "load_avg_before": [1.0], "load_avg_after": [1.2],
+              "runs": runs, "scaling_1_to_2_executors": scaling(runs),
+              "outputs": {"vs": "local[*]", "ok": True, "checks": {"2 executors": {"features": compare(ref, ref)}}}}
+    printed = report(record)
+    assert "1 -> 2 executors (seconds with 1 / with 2; 2.00 is linear): prepare 1.60x, scoring 1.50x" in printed
+    assert "outputs vs local[*]: identical; 2 executors features 2 rows, floats max rel 0.0e+00" in printed
+    assert "  score customers" in printed and "  validate" in printed
