@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.common import CACHE_DIR, RESULTS_DIR, max_rel_diff
+from bench.common import CACHE_DIR, RESULTS_DIR, max_rel_diff, write_record
 from bench.datasets import transactions
 from bench.e2e import run_command, run_measured, step_times
 
@@ -133,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="gda_clv_scale_"))
     record = scale(args.transactions, work_dir, args.executor_mb)
     print(report(record))
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "scale-latest.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    write_record(record, args.results_dir, "scale-latest.json")
     return 0 if record["outputs"]["ok"] else 1
 
 
