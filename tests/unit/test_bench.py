@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.common import Row, format_table, with_ratios, write_results
+from bench.common import Row, format_table, with_ratios, write_record, write_results
 from bench.e2e import run_measured, step_times
 from bench.fit import bench_fit
 from bench.prep import bench_prep
@@ -94,7 +94,7 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
                                     ("  score", 0.5)]
 
 
-def test_scale_compares_outputs_and_reports_the_scaling() -> None:
+def test_scale_compares_outputs_and_reports_the_scaling(tmp_path: Path) -> None:
     import pandas as pd
 
     from bench.scale import FLOAT_RTOL, compare, report, scaling
@@ -122,3 +122,4 @@ def test_scale_compares_outputs_and_reports_the_scaling() -> None:
     assert "1 -> 2 executors (seconds with 1 / with 2; 2.00 is linear): prepare 1.60x, scoring 1.50x" in printed
     assert "outputs vs local[*]: identical; 2 executors features 2 rows, floats max rel 0.0e+00" in printed
     assert "  score customers" in printed and "  validate" in printed
+    assert json.loads(write_record(record, tmp_path / "results", "scale-latest.json").read_text()) == record
