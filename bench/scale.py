@@ -34,7 +34,7 @@ SETTINGS = ("model.frequency.tuning.max_evals=0", "model.monetary.tuning.max_eva
 
 def run_one(label: str, master: str, source: Path, work_dir: Path) -> dict[str, Any]:
     """One ``gda-clv run`` on ``master`` in its own process and state folder: wall, memory, steps, output paths."""
-    base = work_dir / label.replace(" ", "_").replace("[*]", "")
+    base = (work_dir / label.replace(" ", "_").replace("[*]", "")).resolve()
     base.mkdir(parents=True, exist_ok=True)
     summary_path = base / "summary.json"
     summary_path.unlink(missing_ok=True)
@@ -45,10 +45,17 @@ def run_one(label: str, master: str, source: Path, work_dir: Path) -> dict[str, 
     summary = json.loads(summary_path.read_text())
     executors = sorted((base / "state" / "spark_home" / "work").glob("app-*/*"))
     schema, table = summary["outputs"]["tables"]["features"].split(".")[-2:]
-    return {"label": label, "master": master, **measured, "steps": step_times(summary),
+    return {"label": label, "master": master, **measured, "steps": _same_phase_names(step_times(summary), base),
             "executor_processes": len(executors),
             "features_path": str(Path(summary["outputs"]["warehouse"]) / f"{schema}.db" / table),
             "predictions_path": summary["project"]["parquet_path"], "log": str(base / "run.log")}
+
+
+def _same_phase_names(steps: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Phase names with the run's own folder (``write files under <folder>``) written as ``<run>``, so that the
+    phases of different runs line up."""
+    return {step: {**entry, "phases": {name.replace(str(base), "<run>"): s for name, s in entry["phases"].items()}}
+            for step, entry in steps.items()}
 
 
 def compare(actual: pd.DataFrame, expected: pd.DataFrame) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
 def test_scale_compares_outputs_and_reports_the_scaling(tmp_path: Path) -> None:
     import pandas as pd
 
-    from bench.scale import FLOAT_RTOL, compare, report, scaling
+    from bench.scale import FLOAT_RTOL, _same_phase_names, compare, report, scaling
 
     ref = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 2], "clv": [10.0, 0.0],
                         "prediction_run": ["x", "x"]})
@@ -122,4 +122,7 @@ def test_scale_compares_outputs_and_reports_the_scaling(tmp_path: Path) -> None:
     assert "1 -> 2 executors (seconds with 1 / with 2; 2.00 is linear): prepare 1.60x, scoring 1.50x" in printed
     assert "outputs vs local[*]: identical; 2 executors features 2 rows, floats max rel 0.0e+00" in printed
     assert "  score customers" in printed and "  validate" in printed
+    steps = {"project": {"total_s": 2.0, "phases": {f"project: write files under {tmp_path}/local/out": 1.0}}}
+    assert _same_phase_names(steps, tmp_path / "local") == {
+        "project": {"total_s": 2.0, "phases": {"project: write files under <run>/out": 1.0}}}
     assert json.loads(write_record(record, tmp_path / "results", "scale-latest.json").read_text()) == record
