@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +22,9 @@ from bench.common import CACHE_DIR, RESULTS_DIR, max_rel_diff, write_record
 from bench.datasets import CALIBRATION_END, END, customer_log
 from bench.e2e import run_measured
 from bench.notebook import DISCOUNT, HORIZON_MONTHS
+
+if TYPE_CHECKING:
+    from gda_clv.pipelines.summaries import RunSummary
 
 FEATURES = ("frequency", "recency", "T", "monetary_value")
 #: parity tolerances: features are the same arithmetic; fits are two optimisers on one likelihood
@@ -45,7 +48,7 @@ def notebook_command(source: Path, out_dir: Path) -> list[str]:
     return [sys.executable, "-m", "bench.notebook", str(source), str(out_dir), "--observation-end", str(END)]
 
 
-def phase_table(summary: dict[str, Any]) -> list[tuple[str, float]]:
+def phase_table(summary: RunSummary) -> list[tuple[str, float]]:
     """(step or phase, seconds) in run order: each step's total, then its logged phases indented."""
     timings = summary["timings"]
     rows: list[tuple[str, float]] = []
@@ -56,7 +59,7 @@ def phase_table(summary: dict[str, Any]) -> list[tuple[str, float]]:
     return rows
 
 
-def parity(summary: dict[str, Any], notebook_dir: Path) -> dict[str, Any]:
+def parity(summary: RunSummary, notebook_dir: Path) -> dict[str, Any]:
     """Compare the pipeline's predictions and fits with the notebook's; ``ok`` when all are within tolerance."""
     ours = pd.read_parquet(summary["project"]["parquet_path"]).set_index("customer_id").sort_index()
     ref = pd.read_parquet(notebook_dir / "clv.parquet").set_index("customer_id").sort_index()
@@ -64,10 +67,8 @@ def parity(summary: dict[str, Any], notebook_dir: Path) -> dict[str, Any]:
     same = bool(ours.index.equals(ref.index))
     ref = ref.reindex(ours.index)
     features = {c: max_rel_diff(ours[c], ref[c]) for c in FEATURES}
-    fits = {
-        kind: max(abs(summary[step]["params"][k] - v) / abs(v) for k, v in params[kind].items())
-        for kind, step in (("frequency", "train_frequency"), ("monetary", "train_monetary"))
-    }
+    fitted = {"frequency": summary["train_frequency"]["params"], "monetary": summary["train_monetary"]["params"]}
+    fits = {kind: max(abs(fitted[kind][k] - v) / abs(v) for k, v in params[kind].items()) for kind in fitted}
     # relative CLV error over customers worth at least a cent (near-zero CLVs make relative error meaningless)
     worth = ref["clv"].to_numpy() >= 0.01
     clv = max_rel_diff(ours["clv"].to_numpy()[worth], ref["clv"].to_numpy()[worth])
@@ -91,7 +92,7 @@ def race(n_customers: int, work_dir: Path, cache_dir: Path = CACHE_DIR) -> dict[
     notebook = run_measured(notebook_command(data.path.resolve(), notebook_dir), work_dir / "notebook.log")
     if notebook["returncode"] != 0:
         raise SystemExit(f"the notebook failed (exit {notebook['returncode']}); see {work_dir / 'notebook.log'}")
-    summary = json.loads(summary_path.read_text())
+    summary: RunSummary = json.loads(summary_path.read_text())
     return {
         "customers": n_customers, "transactions": data.n_transactions, "source": str(data.path),
         "load_avg_before": load_before, "load_avg_after": [round(v, 2) for v in os.getloadavg()],

@@ -3,7 +3,7 @@ parameters, same customers (daily data, freq D, 12 months, 1% monthly discount).
 
 Two of ours: ``gda_clv.models.clv.customer_lifetime_value`` (numpy, in process, the exact counterpart of the
 lifetimes call) and ``gda_clv.data.scoring.score_customers`` (the shipped Spark step: P(alive), expected purchases
-at 3 horizons, expected spend and CLV for every customer, each distinct input tuple scored once), read from
+at 3 horizons, expected spend and CLV for every customer, each distinct (frequency, recency, T) scored once), read from
 Parquet and written to Parquet. Values must agree with lifetimes to 1e-6 relative.
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def clv_spark(spark: Any, src: Path, dst: Path, bg: BetaGeoModel, gg: GammaGamma
     spec = ScoringSpec(horizon_months=MONTHS, discount_rate=DISCOUNT, freq="D", freq_multiplier=1)
     features = spark.read.parquet(str(src))
     scored = score_customers(features, bg, gg, spec, ModelRef("bench_frequency", "1"), ModelRef("bench_monetary", "1"))
-    scored.write.mode("overwrite").parquet(str(dst))
+    scored.frame.write.mode("overwrite").parquet(str(dst))
 
 
 def bench_score(spark: Any | None, sizes: list[int], work_dir: Path, cache_dir: Path) -> list[Row]:
@@ -87,7 +87,7 @@ def bench_score(spark: Any | None, sizes: list[int], work_dir: Path, cache_dir: 
         scored = pd.read_parquet(dst, columns=["customer_id", "clv"]).set_index("customer_id")["clv"]
         spark_clv = scored.reindex(features["customer_id"]).to_numpy()
         diff = max_rel_diff(spark_clv, ref)
-        distinct = len(df.drop_duplicates(["frequency", "recency", "T", "monetary_value"]))
+        distinct = len(df.drop_duplicates(["frequency", "recency", "T"]))
         rows.append(Row("score", n, "customers", "gda_clv spark scoring", t_spark, target=">=10x lifetimes at 1M",
                         extra={"max_rel_diff_vs_lifetimes": diff, "agree": diff < 1e-6, "distinct_inputs": distinct,
                                "note": "also computes p_alive and 3 horizons; includes Parquet read/write"}))

@@ -54,8 +54,9 @@ nitpick_ignore_regex = [
                r"|LoggerAdapter|Namespace|ndarray|date|datetime|Trials|PythonModel|PythonModelContext"
                r"|ModelVersion|MlflowClient|WorkspaceClient|Series|Generator|Literal|Optional|Union|Self|TypeVar"
                r"|NoneType|timedelta|T|Sized|Ellipsis)"),
-    # pydantic Field constraints as sphinx-autodoc-typehints renders Annotated[...] metadata
-    (r"py:.*", r"(annotated_types\..*|(gt|ge|lt|le)=.*|json_schema_input_type=.*|func=.*)"),
+    # pydantic Field constraints and union tags as sphinx-autodoc-typehints renders Annotated[...] metadata
+    (r"py:.*", r"(annotated_types\..*|(gt|ge|lt|le|min_length|tag|discriminator|custom_error_\w+)=.*"
+               r"|json_schema_input_type=.*|func=.*)"),
 ]
 
 # Code examples marked ``.. doctest::`` / ``>>>`` run in the test suite (tests/unit/test_docs.py) and in make docs.

@@ -74,7 +74,10 @@ def _describe_type(annotation: Any) -> str:
     if origin is list:
         return f"list of {_describe_type(args[0])}"
     if origin is dict:
-        return "mapping"
+        return f"mapping {_describe_type(args[0])} -> {_describe_type(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # an entry of a list or mapping
+        return "{" + ", ".join(f"{name}: {_describe_type(field.annotation)}"
+                               for name, field in annotation.model_fields.items()) + "}"
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -33,7 +33,6 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from gda_clv.errors import ConfigError
 from gda_clv.names import AMOUNT, AS_OF, CALIBRATION_END, CUSTOMER_ID, FREQS, TRANSACTION_DATE
 
 # CALIBRATION_END travels with the rows, so a later step (another process, another day) trains on exactly the split
@@ -59,11 +58,12 @@ _PERIOD_AMOUNT = "__period_amount__"
 
 
 def check_freq(freq: str, freq_multiplier: int) -> None:
-    """Raise :class:`ConfigError` unless ``freq`` is D/W/M and ``freq_multiplier`` a positive integer."""
+    """Raise ``ValueError`` unless ``freq`` is D/W/M and ``freq_multiplier`` a positive integer (the config's are
+    checked by its schema)."""
     if freq not in FREQS:
-        raise ConfigError(f"data.freq must be one of {', '.join(FREQS)} (as in lifetimes), got '{freq}'.")
+        raise ValueError(f"freq must be one of {', '.join(FREQS)} (as in lifetimes), got {freq!r}")
     if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, int) or freq_multiplier < 1:
-        raise ConfigError(f"data.freq_multiplier must be a positive integer, got {freq_multiplier!r}.")
+        raise ValueError(f"freq_multiplier must be a positive integer, got {freq_multiplier!r}")
 
 
 def period_index(date: Column, freq: str) -> Column:
@@ -96,7 +96,7 @@ def calibration_and_holdout(
     """``customer_id`` + :data:`CAL_HOLDOUT_COLUMNS` as ``calibration_and_holdout_data`` (see the module doc):
     the :func:`rfm_features` rows of the customers present in the calibration period.
 
-    Raises ``ConfigError`` when the calibration end is not before the observation end.
+    Raises ``ValueError`` when the calibration end is not before the observation end.
     """
     features = rfm_features(transactions, calibration_end, observation_end, freq, freq_multiplier)
     return calibration_rows(features).select(CUSTOMER_ID, *CAL_HOLDOUT_COLUMNS)
@@ -116,13 +116,11 @@ def rfm_features(
     them out of ``calibration_and_holdout_data``). One pass: one row per (customer, period) with the period's total, its
     calibration part and its holdout part, then one aggregation per customer (two shuffles, no join).
 
-    Raises ``ConfigError`` for an unknown ``freq`` or a calibration end not before the observation end.
+    Raises ``ValueError`` for an unknown ``freq`` or a calibration end not before the observation end.
     """
     check_freq(freq, freq_multiplier)
     if calibration_end >= observation_end:
-        raise ConfigError(
-            f"data.calibration_end ({calibration_end}) must be before data.observation_end ({observation_end})."
-        )
+        raise ValueError(f"calibration_end ({calibration_end}) must be before observation_end ({observation_end})")
     date, amount = F.col(TRANSACTION_DATE), F.col(AMOUNT)
     end, cal_end = period_index_of(observation_end, freq), period_index_of(calibration_end, freq)
     in_cal = date <= F.lit(calibration_end)

@@ -1,25 +1,33 @@
 """Score every customer in Spark: P(alive), expected purchases per horizon, expected spend, CLV and a value tier.
 
 Pure Spark: DataFrame and fitted models in, DataFrame out; no config, no I/O. Customers never reach the driver:
-the distinct (frequency, recency, T, monetary_value) tuples are scored once each by ``mapInPandas`` with the model
-parameters broadcast, and the scores are joined back to the customers. Only the tier thresholds (a few numbers)
-are collected.
+Spark compresses them to the distinct (frequency, recency, T) tuples with counts (what training collects too), the
+models score each tuple once on the driver, and Spark joins the scores back to the customers, where each customer's
+expected spend is a line in its own monetary value. No Python worker runs. Only the tuples and the tier thresholds
+reach the driver.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
+from gda_clv.models.clv import monthly_grid
+from gda_clv.models.frequency import FrequencyModel
+from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.names import CALENDAR_MONTH_DAYS, DAYS_PER_PERIOD
 
 INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+FREQUENCY_INPUTS = INPUT_COLUMNS[:3]
+# per-tuple columns of frequency_scores that only the join uses
+DISCOUNTED, SPEND_BASE, SPEND_SLOPE = "discounted_purchases", "spend_base", "spend_slope"
+# Score tables up to this many tuples (~30 MB) are broadcast to the join; larger ones are shuffled with it.
+BROADCAST_MAX_TUPLES = 400_000
 PERIODS_PER_MONTH_TEXT = {"D": "30 days", "W": "4.345 weeks", "M": "1 month"}
 KEY_COLUMNS = ("customer_id", "as_of")
 
@@ -51,11 +59,9 @@ class ScoringSpec:
 
     def __post_init__(self) -> None:
         if self.freq not in DAYS_PER_PERIOD:
-            raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {self.freq!r}).")
+            raise ValueError(f"freq must be one of {', '.join(DAYS_PER_PERIOD)}, got {self.freq!r}")
         if any(int(d) <= 0 for d in self.horizons_days):
-            raise ConfigError(
-                f"projection.horizons_days must be positive numbers of days (got {list(self.horizons_days)})."
-            )
+            raise ValueError(f"horizons_days must be positive numbers of days, got {list(self.horizons_days)}")
 
     def periods(self, days: float) -> float:
         """``days`` in model periods (the unit of recency and T)."""
@@ -72,36 +78,27 @@ def score_columns(spec: ScoringSpec) -> list[str]:
     return ["p_alive", *(purchases_column(d) for d in spec.horizons_days), "expected_avg_spend", "clv"]
 
 
-def score_tuples(pdf: pd.DataFrame, frequency_model: Any, monetary_model: Any, spec: ScoringSpec) -> pd.DataFrame:
-    """Score a pandas frame of (frequency, recency, T, monetary_value) rows; returns the inputs plus the scores."""
-    from gda_clv.models.clv import customer_lifetime_value
+def frequency_scores(
+    groups: pd.DataFrame, frequency_model: FrequencyModel, monetary_model: GammaGammaModel, spec: ScoringSpec
+) -> pd.DataFrame:
+    """Everything a customer's scores need that does not depend on its spend, per distinct (frequency, recency, T).
 
-    f, r, t, m = (pdf[c].to_numpy(dtype=float) for c in INPUT_COLUMNS)
-    out = pdf[list(INPUT_COLUMNS)].astype(float).reset_index(drop=True)
-    out["p_alive"] = np.asarray(frequency_model.probability_alive(f, r, t), dtype=float)
-    for days in spec.horizons_days:
-        expected = frequency_model.expected_purchases(spec.periods(days), f, r, t)
-        out[purchases_column(days)] = np.asarray(expected, dtype=float)
-    out["expected_avg_spend"] = np.asarray(monetary_model.expected_average_spend(f, m), dtype=float)
-    clv = customer_lifetime_value(
-        frequency_model, monetary_model, f, r, t, m,
-        time_months=spec.horizon_months, discount_rate=spec.discount_rate,
-        freq=spec.freq, freq_multiplier=spec.freq_multiplier, month_days=spec.month_days,
-    )
-    out["clv"] = np.asarray(clv, dtype=float)
-    return out
-
-
-def _shipped(spark: Any, value: Any) -> Callable[[], Any]:
-    """A getter for ``value`` on the executors: a broadcast variable where the session has a SparkContext.
-
-    Spark Connect (serverless, shared clusters) has no SparkContext; there the value travels in the closure.
+    P(alive), the expected purchases per horizon, the discounted purchases of the CLV sum and the expected spend's
+    line (``spend_base + spend_slope * monetary_value``, see ``GammaGammaModel.spend_line``). The CLV is then
+    ``expected_avg_spend * discounted_purchases``, which is :func:`gda_clv.models.clv.customer_lifetime_value`.
     """
-    try:
-        broadcast = spark.sparkContext.broadcast(value)
-    except Exception:  # Spark Connect: no sparkContext attribute / not supported
-        return lambda: value
-    return lambda: broadcast.value
+    f, r, t = (groups[c].to_numpy(dtype=float) for c in FREQUENCY_INPUTS)
+    out = pd.DataFrame({c: groups[c].to_numpy(dtype=float) for c in FREQUENCY_INPUTS})
+    steps, discounts = monthly_grid(spec.horizon_months, spec.discount_rate, spec.freq, spec.freq_multiplier,
+                                    spec.month_days)
+    with np.errstate(all="ignore"):  # a non-finite score fails the step in check_finite, naming its inputs
+        out["p_alive"] = np.asarray(frequency_model.probability_alive(f, r, t), dtype=float)
+        for days in spec.horizons_days:
+            out[purchases_column(days)] = np.asarray(
+                frequency_model.expected_purchases(spec.periods(days), f, r, t), dtype=float)
+        out[DISCOUNTED] = np.asarray(frequency_model.discounted_purchases(f, r, t, steps, discounts), dtype=float)
+        out[SPEND_BASE], out[SPEND_SLOPE] = monetary_model.spend_line(f)
+    return out
 
 
 def horizon_units(spec: ScoringSpec) -> dict[str, str]:
@@ -128,50 +125,49 @@ def _model_inputs(features: DataFrame) -> DataFrame:
     return features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
 
 
-def distinct_inputs(features: DataFrame) -> DataFrame:
-    """The distinct (frequency, recency, T, monetary_value) tuples: what the models actually score."""
-    check_features(features)
-    return _model_inputs(features).select(*INPUT_COLUMNS).distinct()
+@dataclass(frozen=True)
+class Scored:
+    """The scored customers (lazy) with the counts the scoring already knows: no Spark job needed for them."""
+
+    frame: DataFrame
+    customers: int
+    distinct_tuples: int  # distinct (frequency, recency, T): what the frequency model scored
 
 
 def score_customers(
     features: DataFrame,
-    frequency_model: Any,
-    monetary_model: Any,
+    frequency_model: FrequencyModel,
+    monetary_model: GammaGammaModel,
     spec: ScoringSpec,
     frequency_ref: ModelRef,
     monetary_ref: ModelRef,
-) -> DataFrame:
+) -> Scored:
     """One row per customer of ``features``: its inputs, the scores of ``score_columns(spec)`` and the model versions.
 
-    ``frequency_model`` / ``monetary_model`` are gda_clv models (``to_dict`` / ``from_dict``); only their
-    parameters are shipped to the executors. Customers with identical inputs are scored once.
+    Spark compresses the customers to their distinct (frequency, recency, T) with counts, as training does; the
+    models score those tuples on the driver (:func:`frequency_scores`, no Python worker) and Spark joins the scores
+    back to every customer and applies the spend line to its own monetary value. No customer reaches the driver.
     """
     check_features(features)
-    from gda_clv.models.frequency import FrequencyModel
-    from gda_clv.models.gamma_gamma import GammaGammaModel
-
-    get_params = _shipped(features.sparkSession, (frequency_model.to_dict(), monetary_model.to_dict()))
-
-    def score_batches(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        freq_state, monetary_state = get_params()
-        fm, mm = FrequencyModel.from_dict(freq_state), GammaGammaModel.from_dict(monetary_state)
-        for batch in batches:
-            yield score_tuples(batch, fm, mm, spec)
-
-    inputs = _model_inputs(features)
-    schema = ", ".join(f"`{c}` double" for c in (*INPUT_COLUMNS, *score_columns(spec)))
-    scored = distinct_inputs(inputs).mapInPandas(score_batches, schema)
-    joined = inputs.join(scored, on=list(INPUT_COLUMNS), how="left")
-    return joined.select(
+    inputs = features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
+    groups = inputs.groupBy(*FREQUENCY_INPUTS).agg(F.count(F.lit(1)).alias("n")).toPandas()
+    table = frequency_scores(groups, frequency_model, monetary_model, spec)
+    scores = features.sparkSession.createDataFrame(table)
+    if len(table) <= BROADCAST_MAX_TUPLES:
+        scores = F.broadcast(scores)
+    spend = (F.col(SPEND_BASE) + F.col(SPEND_SLOPE) * F.col("monetary_value")).alias("expected_avg_spend")
+    joined = inputs.join(scores, on=list(FREQUENCY_INPUTS), how="left").withColumn("expected_avg_spend", spend)
+    frame = joined.select(
         *KEY_COLUMNS,
         *INPUT_COLUMNS,
-        *score_columns(spec),
+        *score_columns(spec)[:-1],
+        (F.col("expected_avg_spend") * F.col(DISCOUNTED)).alias("clv"),
         F.lit(frequency_ref.name).alias("frequency_model_name"),
         F.lit(str(frequency_ref.version)).alias("frequency_model_version"),
         F.lit(monetary_ref.name).alias("monetary_model_name"),
         F.lit(str(monetary_ref.version)).alias("monetary_model_version"),
     )
+    return Scored(frame, int(groups["n"].sum()), len(groups))
 
 
 def check_finite(scored: DataFrame, spec: ScoringSpec, shown: int = 5) -> None:
@@ -207,13 +203,11 @@ def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: S
 
     The lowest label holds CLV at or below the first threshold; the highest, CLV above the last one.
 
-    Raises ``ConfigError`` when the labels do not number one more than the thresholds.
+    Raises ``ValueError`` when the labels do not number one more than the thresholds.
     """
     if len(labels) != len(thresholds) + 1:
-        raise ConfigError(
-            f"projection.tier_labels needs one more entry than projection.tier_quantiles "
-            f"({len(thresholds)} quantiles, {len(labels)} labels)"
-        )
+        raise ValueError(f"labels needs one more entry than thresholds ({len(thresholds)} thresholds, "
+                         f"{len(labels)} labels)")
     tier = F.lit(labels[0])
     for threshold, label in zip(thresholds, labels[1:], strict=True):
         tier = F.when(F.col("clv") > F.lit(threshold), F.lit(label)).otherwise(tier)

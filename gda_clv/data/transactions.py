@@ -350,14 +350,15 @@ def apply_outlier_rule(
     - ``drop_customers``: customers whose total spend is above the ``quantile`` of customer totals are removed.
     Quantiles are Spark's ``percentile_approx`` (relative rank error 1e-5).
 
-    Raises ``DataError`` for an unknown rule, a quantile outside (0, 1), or no clean transactions.
+    Raises ``ValueError`` for an unknown rule or a quantile outside (0, 1) (the config's are checked by its schema),
+    ``DataError`` when there are no clean transactions.
     """
     if rule not in OUTLIER_RULES:
-        raise DataError(f"Unknown outlier rule '{rule}' (data.outliers.rule); use one of: {', '.join(OUTLIER_RULES)}.")
+        raise ValueError(f"rule must be one of {', '.join(OUTLIER_RULES)}, got {rule!r}")
     if rule == "none":
         return clean, {"rule": "none"}
     if not 0.0 < quantile < 1.0:
-        raise DataError(f"data.outliers.quantile must be between 0 and 1 (exclusive), got {quantile}.")
+        raise ValueError(f"quantile must be between 0 and 1 (exclusive), got {quantile}")
     if rule == "cap":
         threshold = _quantile(clean, AMOUNT, quantile)
         capped = clean.withColumn(AMOUNT, F.least(F.col(AMOUNT), F.lit(threshold)))

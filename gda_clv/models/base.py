@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 from gda_clv.models._fitting import FitOutcome
 from gda_clv.models._types import FloatArray
 
@@ -15,20 +15,19 @@ from gda_clv.models._types import FloatArray
 class FittedModel:
     """A model with a penalizer and, once fitted or loaded, ``params_`` and the record of how they were found.
 
-    Subclasses set ``param_names``, ``label`` (for messages) and ``penalizer_key`` (the config key of the penalizer).
+    Subclasses set ``param_names`` and ``label`` (for messages).
     """
 
     param_names: ClassVar[tuple[str, ...]]
     label: ClassVar[str]
-    penalizer_key: ClassVar[str]
 
     def __init__(self, penalizer: float = 0.0) -> None:
         """An unfitted model.
 
-        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        Raises ``ValueError`` when the penalizer is not a number >= 0.
         """
         if not penalizer >= 0:
-            raise ConfigError(f"{self.penalizer_key} must be a number >= 0 (got {penalizer}).")
+            raise ValueError(f"penalizer must be a number >= 0, got {penalizer}")
         self.penalizer = float(penalizer)
         self.penalizer_used_ = float(penalizer)
         self.params_: dict[str, float] = {}
@@ -37,6 +36,17 @@ class FittedModel:
         self.converged_ = False
         self.fit_attempts_: list[str] = []
         self.n_customers_ = 0.0
+
+    @classmethod
+    def checked(cls, model: object, where: str) -> Self:
+        """``model`` (e.g. loaded from the registry) when it is a ``cls`` model.
+
+        Raises ``ModelError`` naming ``where`` (the registered version) when it is another kind of model.
+        """
+        if not isinstance(model, cls):
+            raise ModelError(f"{where} holds a {type(model).__name__}, not a {cls.__name__}: register each model "
+                             "under its own model.registry.*_name, or pin another version.")
+        return model
 
     def _record_fit(
         self, params: FloatArray, ses: FloatArray, log_likelihood: float, outcome: FitOutcome, n_customers: float

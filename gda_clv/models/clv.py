@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gda_clv.errors import ConfigError
 from gda_clv.models._types import FloatArray
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -18,18 +17,17 @@ def periods_per_month(freq: str, freq_multiplier: float = 1, month_days: float |
     recency and T are measured in; with ``freq_multiplier=k`` the unit is k of those, so a month holds 1/k as
     many). Otherwise a month of ``month_days`` days (:data:`gda_clv.names.CALENDAR_MONTH_DAYS` in the pipeline).
 
-    Raises ``ConfigError`` for an unknown ``data.freq`` or a multiplier that is not positive.
+    Raises ``ValueError`` for an unknown ``freq`` or a multiplier that is not positive (the config's are checked by
+    its schema).
     """
     if freq not in LIFETIMES_PERIODS_PER_MONTH:
-        raise ConfigError(
-            f"data.freq must be one of {', '.join(LIFETIMES_PERIODS_PER_MONTH)} for CLV (got {freq!r})."
-        )
+        raise ValueError(f"freq must be one of {', '.join(LIFETIMES_PERIODS_PER_MONTH)} for CLV, got {freq!r}")
     if not freq_multiplier > 0:
-        raise ConfigError(f"data.freq_multiplier must be > 0 (got {freq_multiplier}).")
+        raise ValueError(f"freq_multiplier must be > 0, got {freq_multiplier}")
     if month_days is None:
         return LIFETIMES_PERIODS_PER_MONTH[freq] / freq_multiplier
     if freq not in DAYS_PER_PERIOD:
-        raise ConfigError(f"data.freq must be one of {', '.join(DAYS_PER_PERIOD)} (got {freq!r}).")
+        raise ValueError(f"freq must be one of {', '.join(DAYS_PER_PERIOD)} with month_days, got {freq!r}")
     return month_days / (DAYS_PER_PERIOD[freq] * freq_multiplier)
 
 
@@ -53,15 +51,30 @@ def customer_lifetime_value(
     with spend = the Gamma-Gamma expected average spend. One prediction per month boundary, vectorised.
     A month is lifetimes' (``month_days`` None) or ``month_days`` days long (see :func:`periods_per_month`).
 
-    Raises ``ConfigError`` when ``time_months`` is not a whole number >= 0.
+    Raises ``ValueError`` when ``time_months`` is not a whole number >= 0.
     """
-    if time_months < 0 or int(time_months) != time_months:
-        raise ConfigError(f"projection.horizon_months must be a whole number >= 0 (got {time_months}).")
-    factor = periods_per_month(freq, freq_multiplier, month_days)
     f = np.asarray(frequency, dtype=float)
     r = np.asarray(recency, dtype=float)
     age = np.asarray(T, dtype=float)
     spend = gg_model.expected_average_spend(f, np.asarray(monetary_value, dtype=float))
+    steps, discounts = monthly_grid(time_months, discount_rate, freq, freq_multiplier, month_days)
+    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)
+
+
+def monthly_grid(
+    time_months: int, discount_rate: float, freq: str = "D", freq_multiplier: float = 1,
+    month_days: float | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The CLV sum's month ends in model periods and their discount factors (lifetimes' grid).
+
+    CLV = spend * ``freq_model.discounted_purchases(f, r, T, steps, discounts)``: the spend factor and the
+    purchases factor can be computed apart (the Spark scoring does), which is why the grid has its own home.
+
+    Raises ``ValueError`` when ``time_months`` is not a whole number >= 0.
+    """
+    if time_months < 0 or int(time_months) != time_months:
+        raise ValueError(f"time_months must be a whole number >= 0, got {time_months}")
+    factor = periods_per_month(freq, freq_multiplier, month_days)
     steps = np.arange(1, int(time_months) + 1) * factor  # same grid as lifetimes
     discounts = (1 + discount_rate) ** (steps / factor)
-    return spend * freq_model.discounted_purchases(f, r, age, steps, discounts)
+    return steps, discounts

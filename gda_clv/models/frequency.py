@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 from gda_clv.models._checks import check_rfm
 from gda_clv.models._fitting import Objective, fit_with_retries, minimize_smooth, standard_errors, wsum
 from gda_clv.models._lifetimes import generate_data, lifetimes, quiet
@@ -41,7 +41,6 @@ class FrequencyModel(FittedModel, ABC):
     """
 
     type: ClassVar[str]
-    penalizer_key = "model.frequency.penalizer"
     #: indices of parameters measured in time units (rescaled with T like lifetimes does)
     time_params: ClassVar[tuple[int, ...]]
     #: log-parameter start points, tried in order (see gda_clv.models._fitting for the retry policy)
@@ -58,7 +57,7 @@ class FrequencyModel(FittedModel, ABC):
     def __init__(self, penalizer: float = 0.0) -> None:
         """An unfitted model.
 
-        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        Raises ``ValueError`` when the penalizer is not a number >= 0.
         """
         super().__init__(penalizer)
         self.n_tuples_ = 0
@@ -184,11 +183,11 @@ def frequency_types() -> tuple[str, ...]:
 
 
 def make_frequency_model(type: str, penalizer: float = 0.0) -> FrequencyModel:  # noqa: A002 (config name)
-    """The unfitted frequency model named by ``model.frequency.type``.
+    """The unfitted frequency model named ``type`` (``model.frequency.type`` in the config).
 
-    Raises ``ConfigError`` for an unknown ``model.frequency.type``.
+    Raises ``ValueError`` for an unknown ``type``.
     """
     cls = _REGISTRY.get(type)
     if cls is None:
-        raise ConfigError(f"model.frequency.type must be one of {', '.join(_REGISTRY)} (got {type!r}).")
+        raise ValueError(f"type must be one of {', '.join(_REGISTRY)}, got {type!r}")
     return cls(penalizer)

@@ -41,12 +41,11 @@ class GammaGammaModel(FittedModel):
 
     param_names = PARAM_NAMES
     label = "Gamma-Gamma"
-    penalizer_key = "model.monetary.penalizer"
 
     def __init__(self, penalizer: float = 0.0, q_constraint: bool = True) -> None:
         """An unfitted model (``q_constraint``: q >= 1).
 
-        Raises ``ConfigError`` when the penalizer is not a number >= 0.
+        Raises ``ValueError`` when the penalizer is not a number >= 0.
         """
         super().__init__(penalizer)
         self.q_constraint = bool(q_constraint)
@@ -87,12 +86,20 @@ class GammaGammaModel(FittedModel):
 
         For frequency 0 the individual weight is 0, so the result is the population mean p*v/(q-1).
         """
+        base, slope = self.spend_line(frequency)
+        return np.asarray(base + slope * np.asarray(monetary_value, dtype=float), dtype=float)
+
+    def spend_line(self, frequency: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """``(base, slope)`` with E[spend | x, m] = base + slope * m: the expected spend is linear in the observed
+        mean spend m, with coefficients that depend on the frequency x only.
+
+        base = (1 - w) * p*v/(q-1) (the population mean's share), slope = w = p*x / (p*x + q - 1).
+        """
         p, q, v = self.param_array()
         x = np.asarray(frequency, dtype=float)
-        m = np.asarray(monetary_value, dtype=float)
         individual_weight = p * x / (p * x + q - 1)
         population_mean = v * p / (q - 1)
-        return np.asarray((1 - individual_weight) * population_mean + individual_weight * m, dtype=float)
+        return np.asarray((1 - individual_weight) * population_mean, dtype=float), individual_weight
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (NaN standard errors become None)."""

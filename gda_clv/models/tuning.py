@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gda_clv.errors import ConfigError, DataError, ModelError
+from gda_clv.errors import DataError, ModelError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
@@ -48,7 +48,7 @@ class TuningResult:
 def weighted_loss(predicted: FloatArray, actual: FloatArray, weight: FloatArray, loss: str) -> float:
     """Per-customer RMSE or MAE computed on groups of ``weight`` identical customers.
 
-    Raises ``ConfigError`` for a loss other than rmse or mae.
+    Raises ``ValueError`` for a loss other than rmse or mae.
     """
     err = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
     w = np.asarray(weight, dtype=float)
@@ -56,7 +56,7 @@ def weighted_loss(predicted: FloatArray, actual: FloatArray, weight: FloatArray,
         return float(math.sqrt(np.sum(w * err**2) / w.sum()))
     if loss == "mae":
         return float(np.sum(w * np.abs(err)) / w.sum())
-    raise ConfigError(f"tuning.loss must be one of rmse, mae (got {loss!r}).")
+    raise ValueError(f"loss must be one of rmse, mae, got {loss!r}")
 
 
 def _with_weight(groups: pd.DataFrame, columns: Sequence[str], step: str) -> pd.DataFrame:
@@ -75,12 +75,12 @@ def _scored(loss: float, penalizer_used: float, not_finite: str) -> dict[str, An
     return {"status": "ok", "loss": loss, "penalizer_used": penalizer_used, "error": ""}
 
 
-def _check_search(penalizer_range: tuple[float, float], max_evals: int, field: str) -> None:
+def _check_search(penalizer_range: tuple[float, float], max_evals: int) -> None:
     low, high = penalizer_range
     if not 0 <= low < high:
-        raise ConfigError(f"{field}.penalizer_min must be >= 0 and below {field}.penalizer_max (got {low}, {high}).")
+        raise ValueError(f"penalizer_range must be (low, high) with 0 <= low < high, got {penalizer_range}")
     if max_evals < 0:
-        raise ConfigError(f"{field}.max_evals must be >= 0 (got {max_evals}).")
+        raise ValueError(f"max_evals must be >= 0, got {max_evals}")
 
 
 
@@ -173,7 +173,7 @@ def _run(
         tuned = False
     else:
         if backend not in SEARCHES:
-            raise ConfigError(f"{field}.backend must be one of {', '.join(SEARCHES)} (got {backend!r}).")
+            raise ValueError(f"backend must be one of {', '.join(SEARCHES)}, got {backend!r}")
         rows = SEARCHES[backend](evaluate, Search(types, penalizer_range, max_evals, seed, field, trials))
         table = pd.DataFrame(rows, columns=TRIAL_COLUMNS)
         tuned = True
@@ -203,13 +203,14 @@ def tune_frequency(
     ``groups``: frequency_cal, recency_cal, T_cal, duration_holdout, frequency_holdout and optionally weight.
     ``max_evals`` 0 evaluates only (``default_type`` or types[0], ``default_penalizer``).
 
-    Raises ``ConfigError`` when ``types`` names no known model type, ``DataError`` when nobody repeats, and
+    Raises ``ValueError`` for bad arguments (``types`` naming no known model type, a bad range, loss or backend;
+    the config's are checked by its schema), ``DataError`` when nobody repeats, and
     ``ModelError`` when every trial fails (see :func:`failure_summary`).
     """
     known = frequency_types()
     if not types or any(t not in known for t in types):
-        raise ConfigError(f"model.frequency.tuning.types must list some of {', '.join(known)} (got {list(types)}).")
-    _check_search(penalizer_range, max_evals, "model.frequency.tuning")
+        raise ValueError(f"types must list some of {', '.join(known)}, got {list(types)}")
+    _check_search(penalizer_range, max_evals)
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)  # validate the loss name up front
     data = _with_weight(groups, FREQUENCY_COLUMNS, "frequency")
     if not (data["frequency_cal"] > 0).any():
@@ -259,10 +260,11 @@ def tune_monetary(
     keeps the tuner from pushing q towards 1, where that mean grows without bound. ``penalizer_range`` may start
     at 0 (see ``_penalizer_space``).
 
-    Raises ``DataError`` when there are no repeat customers with positive spend to tune on, and ``ModelError``
-    when every trial fails (see :func:`failure_summary`).
+    Raises ``ValueError`` for a bad range, loss or backend (the config's are checked by its schema), ``DataError``
+    when there are no repeat customers with positive spend to tune on, and ``ModelError`` when every trial fails
+    (see :func:`failure_summary`).
     """
-    _check_search(penalizer_range, max_evals, "model.monetary.tuning")
+    _check_search(penalizer_range, max_evals)
     weighted_loss(np.zeros(1), np.zeros(1), np.ones(1), loss)
     data = _with_weight(groups, MONETARY_COLUMNS, "monetary")
     repeat = data[(data["frequency_cal"] > 0) & (data["monetary_value_cal"] > 0)]

@@ -5,7 +5,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import mlflow
 import numpy as np
@@ -18,19 +18,27 @@ from gda_clv import __version__
 from gda_clv.errors import ConfigError, DataError
 from gda_clv.models._lifetimes import quiet
 from gda_clv.models._types import FloatArray
+from gda_clv.models.base import FittedModel
+from gda_clv.models.frequency import FrequencyModel
+from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.names import AS_OF, CALIBRATION_END
+from gda_clv.pipelines.summaries import RegistrySummary
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model, unwrap_model
 from gda_clv.utils.pipelines.save_to_blob import get_commit_id
 from gda_clv.utils.task_values import set_task_values
 
 if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
     from gda_clv.utils.common import JobContext
+    from gda_clv.utils.config_schema import TuningConfig
 
 LATEST = "latest"
 # The job run (``{{job.run_id}}`` on Databricks) a training run and its model version belong to: how a later task
 # of the same job run, in another process, finds them.
 JOB_RUN_TAG = "gda_clv_job_run_id"
+M = TypeVar("M", bound=FrequencyModel | GammaGammaModel)
 
 
 @dataclass(frozen=True)
@@ -104,17 +112,18 @@ def to_pandas_groups(groups: DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return frame.astype(float).sort_values(list(keys), ignore_index=True)
 
 
-def make_trials(ctx: JobContext, tuning: Any) -> Any:
+def make_trials(ctx: JobContext, tuning: TuningConfig) -> object | None:
     """hyperopt ``SparkTrials`` on Databricks (parallel fits on the cluster), None (plain ``Trials``) locally.
 
-    None, importing nothing, when ``tuning`` (a TuningConfig) runs no search or uses another backend than hyperopt.
+    None, importing nothing, when ``tuning`` runs no search or uses another backend than hyperopt.
     """
     if not ctx.is_databricks or tuning.max_evals == 0 or tuning.backend != "hyperopt":
         return None
     with quiet():
         from hyperopt import SparkTrials
 
-    return SparkTrials(parallelism=tuning.parallelism, spark_session=ctx.spark)
+    trials: object = SparkTrials(parallelism=tuning.parallelism, spark_session=ctx.spark)
+    return trials
 
 
 def run_tags(ctx: JobContext, step: str) -> dict[str, str]:
@@ -130,7 +139,7 @@ def run_tags(ctx: JobContext, step: str) -> dict[str, str]:
     }
 
 
-def fit_metrics(model: Any, prefix: str = "") -> dict[str, float]:
+def fit_metrics(model: FittedModel, prefix: str = "") -> dict[str, float]:
     """Parameters by name, their standard errors (``se_<name>``) and the log-likelihood, optionally prefixed."""
     out = {f"{prefix}{name}": value for name, value in model.params_.items()}
     out.update({f"{prefix}se_{name}": value for name, value in model.standard_errors_.items()})
@@ -166,10 +175,10 @@ class Candidate:
 def register_and_decide(
     ctx: JobContext,
     kind: str,
-    model: Any,
+    model: M,
     input_example: pd.DataFrame,
     challenger_metric: float,
-    metric_of: Callable[[Any], float],
+    metric_of: Callable[[M], float],
     metric: str,
 ) -> Candidate:
     """Inside the training run: log ``model`` as pyfunc, register it (no alias yet), decide the gate against
@@ -192,7 +201,7 @@ def register_and_decide(
     )
     gate = ctx.config.model.registry.gate
 
-    def champion_metric(champion: Any) -> float:
+    def champion_metric(champion: ModelVersion) -> float:
         loaded, _ = registry.load_registered_model(name, version=champion.version)
         return metric_of(unwrap_model(loaded))
 
@@ -205,7 +214,7 @@ def register_and_decide(
     return Candidate(info.model_uri, name, str(version.version), decision)
 
 
-def promote(ctx: JobContext, candidate: Candidate) -> dict[str, Any]:
+def promote(ctx: JobContext, candidate: Candidate) -> RegistrySummary:
     """After the training run ended (FINISHED, every tag written): apply the gate's decision to ``@champion``,
     publish the version as task values, and return the registry part of the step summary."""
     registry.promote(candidate.name, candidate.decision)

@@ -86,7 +86,7 @@ def _champion(ctx: JobContext, predictions: DataFrame) -> Champion | None:
 
 def _parsed_source(ctx: JobContext) -> DataFrame:
     """The source log parsed and tagged as prepare parses it (no observation end: windows bound the dates)."""
-    raw, _ = read_source(ctx, ctx.config.data.source)
+    raw = read_source(ctx, ctx.config.data.source)
     return parse_source(raw, ctx.config.data, None)
 
 

@@ -29,7 +29,7 @@ from gda_clv.data.transactions import (
     split_parsed,
     validation_counts,
 )
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
 from gda_clv.names import TRANSACTION_DATE
 from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
@@ -56,26 +56,20 @@ def lifetimes_cdnow_path() -> Path:
 
 
 def source_location(source: SourceConfig) -> str:
-    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set.
-
-    Raises ``ConfigError`` when the format needs ``data.source.path`` and it is not set.
-    """
-    if source.path:
-        return source.path
-    if source.format == "cdnow":
-        return lifetimes_cdnow_path().as_uri()
-    what = "a table name" if source.format == "table" else "a file or folder path"
-    raise ConfigError(f"data.source.path is required for data.source.format {source.format}: set it to {what}.")
+    """The path or table name to read; the CDNOW file lifetimes ships when format is cdnow and no path is set (the
+    schema requires a path for every other format)."""
+    return source.path or lifetimes_cdnow_path().as_uri()
 
 
-def read_source(ctx: JobContext, source: SourceConfig) -> tuple[DataFrame, int]:
-    """The raw source frame (CSV columns as strings) and its row count.
+def read_source(ctx: JobContext, source: SourceConfig) -> DataFrame:
+    """The raw source frame (CSV columns as strings), lazy: validation reads it once, into its cached parsed frame
+    (which also counts it: an empty source is found there).
 
-    Not cached: validation reads it once (one shuffle into the cached parsed frame), and a Parquet or table count
-    comes from file metadata. DataError when the source cannot be read or has no rows.
+    DataError when the source cannot be read (a missing path or table, a file that is not of its format).
     """
     location = source_location(source)
     reader = ctx.spark.read.options(**source.options)
+    raw: DataFrame
     try:
         if source.format == "csv":
             raw = reader.option("header", source.options.get("header", "true")).csv(location)
@@ -85,12 +79,9 @@ def read_source(ctx: JobContext, source: SourceConfig) -> tuple[DataFrame, int]:
             raw = ctx.spark.table(location)
         else:
             raw = read_cdnow_lines(reader.text(location))
-        rows = raw.count()
     except (AnalysisException, Py4JJavaError) as exc:
         raise _read_error(exc, source.format, location) from None
-    if rows == 0:
-        raise DataError(f"the source '{location}' ({source.format}) has no rows; check data.source.path.")
-    return raw, rows
+    return raw
 
 
 def _read_error(exc: Exception, source_format: str, location: str) -> DataError:
@@ -193,6 +184,10 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
     parsed = parse_source(raw, data, data.observation_end).cache()
     cached.append(parsed)
     counts = validation_counts(parsed)
+    if counts.rows == 0:
+        raise DataError(f"the source '{source_location(data.source)}' ({data.source.format}) has no rows; "
+                        "check data.source.path.")
+    summary["source_rows"] = counts.rows
     # Without a configured observation end it is the last clean date, so no row can be after it.
     timeline = fs.Timeline.resolve(data.calibration_end, data.observation_end, data.holdout_days, counts.last_clean)
     summary.update(timeline.as_dict())
@@ -240,7 +235,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
     """Validate the source, quarantine bad rows, write features for one as_of; return the step summary."""
     data = ctx.config.data
     source = data.source
-    rfm.check_freq(data.freq, data.freq_multiplier)
     timings: dict[str, float] = {}
     feature_table = ctx.feature_table
     summary: dict[str, Any] = {
@@ -255,7 +249,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     cached: list[DataFrame] = []
     try:
         with ctx.phase(f"{STEP}: read {source.format} source", timings):
-            raw, summary["source_rows"] = read_source(ctx, source)
+            raw = read_source(ctx, source)
             digest = fs.fingerprint(_settings(ctx), raw) if data.skip_if_unchanged else None
         with ctx.phase(f"{STEP}: validate", timings):
             valid = _validate(ctx, raw, summary, cached)

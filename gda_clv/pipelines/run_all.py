@@ -8,11 +8,20 @@ plus ``outputs`` (table names, ``predictions_path``) and ``timings``.
 """
 from __future__ import annotations
 
+import importlib
 import shlex
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from gda_clv.pipelines.steps import STEPS
+from gda_clv.pipelines.summaries import (
+    Outputs,
+    ProjectSummary,
+    RunSummary,
+    TrainFrequencySummary,
+    TrainMonetarySummary,
+)
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
@@ -23,13 +32,31 @@ def _step_timings(ctx: JobContext, steps: list[str]) -> dict[str, float]:
     return {step: ctx.timings[step] for step in steps}
 
 
+def _import_in_background(modules: list[str]) -> Future[None]:
+    """Import ``modules`` in a thread: the later steps' imports (MLflow's model flavours, the models, hyperopt,
+    matplotlib: seconds) overlap with prepare, which waits on Spark's JVM most of the time."""
+
+    def import_all() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda_clv-imports")
+    future = pool.submit(import_all)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return future
+
+
 def run(ctx: JobContext, out: TextIO | None = None) -> dict[str, Any]:
     """Run the steps in order on prepare's as_of; stop at the first failure. Returns the nested summary."""
     out = out or sys.stdout
     summary: dict[str, Any] = {"run_id": ctx.run_id, "env": ctx.env}
     done: list[str] = []
+    importlib.import_module(STEPS[0].module)  # before the thread starts, so no module is imported twice at once
+    later_imports = _import_in_background([step.module for step in STEPS[1:]])
     for number, step in enumerate(STEPS, start=1):
         label = f"[{number}/{len(STEPS)}] {step.name}"
+        if number == 2:
+            later_imports.result()  # an import error is raised here, by the step that needs it
         print(f"==> {label} ...", file=out, flush=True)
         try:
             # prepare decides the as_of; every later step is handed it explicitly, as the deployed job does
@@ -49,14 +76,16 @@ def run(ctx: JobContext, out: TextIO | None = None) -> dict[str, Any]:
     steps = _step_timings(ctx, done)
     phases = {name: seconds for name, seconds in ctx.timings.items() if name not in steps}
     summary["timings"] = {"steps": steps, "total": round(sum(steps.values()), 3), "phases": phases}
-    summary["outputs"] = outputs(ctx, summary["project"])
-    summary["outputs"]["plots"] = plot_locations(summary)
+    finished = cast(RunSummary, summary)  # every step of STEPS filled in its key above; the rest follows
+    found = outputs(ctx, finished["project"])
+    found["plots"] = plot_locations(finished)
+    summary["outputs"] = found
     summary["status"] = "succeeded"
-    print(report(summary, mlflow_ui_command(ctx)), file=out, flush=True)
+    print(report(finished, mlflow_ui_command(ctx)), file=out, flush=True)
     return summary
 
 
-def outputs(ctx: JobContext, project: dict[str, Any]) -> dict[str, Any]:
+def outputs(ctx: JobContext, project: ProjectSummary) -> Outputs:
     """Where this run's results are: table names, prediction files, MLflow stores."""
     return {
         "tables": {
@@ -76,14 +105,14 @@ def outputs(ctx: JobContext, project: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def plot_locations(summary: dict[str, Any]) -> dict[str, str]:
+def plot_locations(summary: RunSummary) -> dict[str, str]:
     """Artifact folder of each training run's plots (``<artifact uri>/plots``), for the runs that logged plots."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
     found = {}
-    for key in ("train_frequency", "train_monetary"):
-        run_id = summary[key].get("mlflow_run_id")
+    for key, step in (("train_frequency", summary["train_frequency"]), ("train_monetary", summary["train_monetary"])):
+        run_id = step.get("mlflow_run_id")
         if run_id and client.list_artifacts(run_id, "plots"):
             found[key] = f"{client.get_run(run_id).info.artifact_uri}/plots"
     return found
@@ -98,11 +127,11 @@ def mlflow_ui_command(ctx: JobContext) -> str | None:
     return f"{shlex.quote(sys.executable)} -m mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
+def _fmt(value: object, digits: int = 2) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, int | float) else str(value)
 
 
-def _accuracy_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
+def _accuracy_lines(frequency: TrainFrequencySummary, monetary: TrainMonetarySummary) -> list[str]:
     lines = []
     # The calibration-period fit's check (train-frequency's "holdout"): the scoring refit has seen the holdout.
     holdout = frequency.get("holdout", {})
@@ -125,7 +154,7 @@ def _pct(predicted: float, actual: float) -> str:
     return f"{100.0 * (predicted - actual) / actual:+.1f}%" if actual else "n/a"
 
 
-def report(summary: dict[str, Any], ui_command: str | None) -> str:
+def report(summary: RunSummary, ui_command: str | None) -> str:
     """The human report printed at the end of ``gda-clv run``."""
     project, frequency, monetary = summary["project"], summary["train_frequency"], summary["train_monetary"]
     outs = summary["outputs"]
@@ -167,12 +196,12 @@ def report(summary: dict[str, Any], ui_command: str | None) -> str:
     return "\n".join(lines)
 
 
-def _horizon(project: dict[str, Any]) -> str:
+def _horizon(project: ProjectSummary) -> str:
     months = project.get("horizon_months")
     return f"{months}-month" if months else ""
 
 
-def _gate_lines(frequency: dict[str, Any], monetary: dict[str, Any]) -> list[str]:
+def _gate_lines(frequency: TrainFrequencySummary, monetary: TrainMonetarySummary) -> list[str]:
     lines = []
     for kind, step in (("frequency", frequency), ("monetary", monetary)):
         gate = step.get("gate") or {}

@@ -4,6 +4,7 @@ A step module is imported only when its step runs, so ``gda-clv --help`` and the
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ class Step:
         """The wheel's console script for a ``python_wheel_task`` (``clv_train_frequency``)."""
         return f"clv_{self.key}"
 
-    def run(self, ctx: JobContext, **handed_over: Any) -> dict[str, Any]:
+    def run(self, ctx: JobContext, **handed_over: str | dt.date | None) -> dict[str, Any]:
         """Import the step's module and run it on ``ctx``."""
         summary: dict[str, Any] = importlib.import_module(self.module).run(ctx, **handed_over)
         return summary

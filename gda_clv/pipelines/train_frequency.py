@@ -9,25 +9,27 @@ model is logged as a pyfunc model, registered and gated against ``@champion``; a
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
 import pandas as pd
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data import rfm
-from gda_clv.errors import DataError
 from gda_clv.models import plots
 from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import FrequencyModel, make_frequency_model
-from gda_clv.models.tuning import tune_frequency, weighted_loss
+from gda_clv.models.tuning import TuningResult, tune_frequency, weighted_loss
 from gda_clv.pipelines import _training
-from gda_clv.utils import registry
+from gda_clv.pipelines.summaries import Holdout, TrainFrequencySummary
+from gda_clv.pipelines.trainer import Fits, ModelFamily, Trained, train
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
+    from gda_clv.utils.config_schema import FrequencyModelConfig, FrequencyTuningConfig
 
 STEP = "train-frequency"
 CAL_KEYS = ("frequency_cal", "recency_cal", "T_cal")
@@ -87,91 +89,116 @@ def log_plots(model: FrequencyModel, cal_model: FrequencyModel, groups: pd.DataF
     _training.log_figure(plots.plot_probability_alive_matrix(*matrix_args), "plots/probability_alive_matrix.png")
 
 
-def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
+class FrequencyFamily(ModelFamily[FrequencyModel, None, TrainFrequencySummary]):
+    """The frequency model in the training skeleton: calibration groups and, for the refit, full-period groups."""
+
+    step, kind, reads, group_keys = STEP, "frequency", "features", rfm.FREQUENCY_GROUP_KEYS
+
+    def __init__(self, ctx: JobContext, data: _training.TrainingData) -> None:
+        """The calibration groups and, for the full-period refit, the (frequency, recency, T) groups of ``data``.
+
+        Raises ``DataError`` when no customer of the as_of has a calibration history.
+        """
+        super().__init__(ctx, data)
+        self.full_groups = _training.to_pandas_groups(
+            data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
+        )
+
+    def calibration_groups(self, features: DataFrame) -> DataFrame:
+        """Distinct (frequency, recency, T, holdout) calibration tuples."""
+        return rfm.frequency_groups(features)
+
+    def nothing_to_train(self) -> str:
+        """No calibration history."""
+        return (f"No customer of '{self.ctx.feature_table.full_name}' (as_of {self.data.as_of}) has a calibration "
+                "history; check data.calibration_end / data.holdout_days and rerun prepare.")
+
+    @property
+    def cfg(self) -> FrequencyModelConfig:
+        """``model.frequency``."""
+        return self.ctx.config.model.frequency
+
+    @property
+    def tuning(self) -> FrequencyTuningConfig:
+        """``model.frequency.tuning``."""
+        return self.cfg.tuning
+
+    def log_inputs(self) -> dict[str, float]:
+        """Data counts as metrics; the data, time unit and search as params."""
+        stats = data_stats(self.groups, self.full_groups)
+        mlflow.log_metrics(stats)
+        tuning, data = self.tuning, self.ctx.config.data
+        mlflow.log_params({
+            "as_of": str(self.data.as_of), "calibration_end": str(self.data.calibration_end),
+            "freq": data.freq, "freq_multiplier": data.freq_multiplier,
+            "tuning_max_evals": tuning.max_evals, "tuning_types": ",".join(tuning.types), "tuning_loss": tuning.loss,
+            "tuning_penalizer_range": f"{tuning.penalizer_min:g}..{tuning.penalizer_max:g}",
+            "refit_full": self.cfg.refit_full,
+        })
+        return stats
+
+    def tune(self, trials: object | None) -> TuningResult:
+        """Model type and penalizer on the holdout purchase error."""
+        tuning = self.tuning
+        return tune_frequency(
+            self.groups, tuning.types, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals,
+            loss=tuning.loss, seed=tuning.seed, trials=trials, backend=tuning.backend,
+            default_type=self.cfg.type, default_penalizer=self.cfg.penalizer,
+        )
+
+    def fit_label(self, tuned: TuningResult) -> str:
+        """The model type (``bgnbd``)."""
+        return tuned.type
+
+    def fit(self, tuned: TuningResult) -> Fits[FrequencyModel]:
+        """The calibration fit and, with ``refit_full``, the full-period refit."""
+        calibration = fit(tuned.type, tuned.penalizer, self.groups, CAL_KEYS)
+        full = self.cfg.refit_full
+        return Fits(calibration, fit(tuned.type, tuned.penalizer, self.full_groups, FULL_KEYS) if full else calibration)
+
+    def holdout(self, model: FrequencyModel) -> Holdout:
+        """Holdout purchases, actual vs predicted, and the per-customer error."""
+        return holdout_metrics(model, self.groups, self.tuning.loss)
+
+    def check(self, fits: Fits[FrequencyModel], holdout: Holdout, gate_holdout: Holdout) -> None:
+        """Log the holdout metrics (the calibration fit's as ``cal_*``), the full-period fit (``full_*``), plots."""
+        full = self.cfg.refit_full
+        mlflow.log_metrics({**{f"cal_{k}": v for k, v in holdout.items()}, **gate_holdout,
+                            **(_training.fit_metrics(fits.scoring, "full_") if full else {})})
+        with self.ctx.phase(f"{STEP}: plots"):
+            log_plots(fits.scoring, fits.calibration, self.groups,
+                      self.full_groups[list(FULL_KEYS)] if full else self.groups)
+
+    def input_example(self) -> pd.DataFrame:
+        """Five calibration (frequency, recency, T) rows under the scoring column names."""
+        return self.groups[list(CAL_KEYS)].head(5).set_axis(list(FULL_KEYS), axis=1)
+
+    def summary(self, trained: Trained[FrequencyModel, None]) -> TrainFrequencySummary:
+        """The model, both holdout checks, the calibration fit, tuning, data, run and registry."""
+        model = trained.fits.scoring
+        return {
+            **trained.model_summary(),
+            "converged": model.converged_,
+            "refit_full": self.cfg.refit_full,
+            "holdout": trained.holdout,
+            "gate_holdout": trained.gate_holdout,
+            "calibration_fit": trained.calibration_summary(),
+            **trained.run_summary(),
+        }
+
+    def describe(self, trained: Trained[FrequencyModel, None]) -> str:
+        """Type, rounded estimates and the calibration fit's holdout purchases."""
+        model, holdout = trained.fits.scoring, trained.holdout
+        return (f"{model.type} {({k: round(v, 4) for k, v in model.params_.items()})}; holdout purchases actual "
+                f"{holdout['holdout_actual_purchases']:.0f} vs predicted {holdout['holdout_predicted_purchases']:.1f} "
+                "(calibration fit)")
+
+
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> TrainFrequencySummary:
     """Train, log and register the frequency model on the features of ``as_of``; returns the step summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
 
     Raises ``DataError`` when no customer of ``as_of`` has a calibration history.
     """
-    cfg = ctx.config.model.frequency
-    tuning = cfg.tuning
-    ctx.require_mlflow()
-    with ctx.phase(f"{STEP}: read and compress features"):
-        data = _training.features_at(ctx, as_of)
-        groups = _training.to_pandas_groups(rfm.frequency_groups(data.features), rfm.FREQUENCY_GROUP_KEYS)
-        if groups.empty:
-            raise DataError(
-                f"No customer of '{ctx.feature_table.full_name}' (as_of {data.as_of}) has a calibration history; "
-                "check data.calibration_end / data.holdout_days and rerun prepare."
-            )
-        full_groups = _training.to_pandas_groups(
-            data.features.groupBy(*FULL_KEYS).agg(F.count(F.lit(1)).alias("weight")), FULL_KEYS
-        )
-    with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        registry.set_run_tags(_training.run_tags(ctx, STEP))
-        stats = data_stats(groups, full_groups)
-        mlflow.log_metrics(stats)
-        mlflow.log_params({
-            "as_of": str(data.as_of), "calibration_end": str(data.calibration_end),
-            "freq": ctx.config.data.freq, "freq_multiplier": ctx.config.data.freq_multiplier,
-            "tuning_max_evals": tuning.max_evals, "tuning_types": ",".join(tuning.types), "tuning_loss": tuning.loss,
-            "tuning_penalizer_range": f"{tuning.penalizer_min:g}..{tuning.penalizer_max:g}",
-            "refit_full": cfg.refit_full,
-        })
-        with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
-            tuned = tune_frequency(
-                groups, tuning.types, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals,
-                loss=tuning.loss, seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
-                default_type=cfg.type, default_penalizer=cfg.penalizer,
-            )
-            _training.log_trials(tuned.trials)
-        mlflow.log_params({"model_type": tuned.type, "penalizer": tuned.penalizer})
-        with ctx.phase(f"{STEP}: fit {tuned.type} (penalizer {tuned.penalizer:.3g})"):
-            cal_model = fit(tuned.type, tuned.penalizer, groups, CAL_KEYS)
-            model = fit(tuned.type, tuned.penalizer, full_groups, FULL_KEYS) if cfg.refit_full else cal_model
-        # The honest holdout check is the calibration fit's; the scoring model (refitted on the full period, which
-        # includes the holdout) is scored on the same holdout only to compare it like for like with the champion.
-        holdout = holdout_metrics(cal_model, groups, tuning.loss)
-        gate_holdout = holdout_metrics(model, groups, tuning.loss)
-        mlflow.log_metrics({**_training.fit_metrics(model), **_training.fit_metrics(cal_model, "cal_"),
-                            **{f"cal_{k}": v for k, v in holdout.items()}, **gate_holdout})
-        if cfg.refit_full:
-            mlflow.log_metrics(_training.fit_metrics(model, "full_"))
-        mlflow.log_dict({"scoring": model.to_dict(), "calibration": cal_model.to_dict()}, "fits.json")
-        with ctx.phase(f"{STEP}: plots"):
-            log_plots(model, cal_model, groups, full_groups[list(FULL_KEYS)] if cfg.refit_full else groups)
-        metric = f"holdout_{tuning.loss}"
-        with ctx.phase(f"{STEP}: log, register and gate"):
-            example = groups[list(CAL_KEYS)].head(5).set_axis(list(FULL_KEYS), axis=1)
-            candidate = _training.register_and_decide(
-                ctx, "frequency", model, example, gate_holdout[metric],
-                lambda champion: holdout_metrics(champion, groups, tuning.loss)[metric], metric,
-            )
-    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
-        registered = _training.promote(ctx, candidate)
-    summary = {
-        "type": model.type,
-        "params": dict(model.params_),
-        "standard_errors": dict(model.standard_errors_),
-        "log_likelihood": model.log_likelihood_,
-        "penalizer": tuned.penalizer,
-        "penalizer_used": model.penalizer_used_,
-        "converged": model.converged_,
-        "refit_full": cfg.refit_full,
-        "holdout": holdout,
-        "gate_holdout": gate_holdout,
-        "calibration_fit": {"params": dict(cal_model.params_), "log_likelihood": cal_model.log_likelihood_},
-        "tuning": {"tuned": tuned.tuned, "loss": tuned.loss, "trials": len(tuned.trials)},
-        "data": {"as_of": str(data.as_of), "calibration_end": str(data.calibration_end), **stats},
-        "mlflow_run_id": run.info.run_id,
-        "experiment": ctx.mlflow_experiment,
-        **registered,
-    }
-    ctx.logger.info(
-        "%s: %s %s; holdout purchases actual %.0f vs predicted %.1f (calibration fit); %s v%s aliases %s",
-        STEP, model.type, {k: round(v, 4) for k, v in model.params_.items()}, holdout["holdout_actual_purchases"],
-        holdout["holdout_predicted_purchases"], registered["registered_name"], registered["version"],
-        registered["aliases"],
-    )
-    return summary
+    return train(ctx, FrequencyFamily, as_of)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
@@ -23,17 +25,20 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.data import rfm
-from gda_clv.errors import DataError
 from gda_clv.models._types import FloatArray
 from gda_clv.models.compress import compress
+from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
-from gda_clv.models.tuning import tune_monetary, weighted_loss
+from gda_clv.models.tuning import TuningResult, tune_monetary, weighted_loss
 from gda_clv.pipelines import _training
+from gda_clv.pipelines.summaries import FrequencyModelRef, Holdout, TrainMonetarySummary
+from gda_clv.pipelines.trainer import Fits, ModelFamily, Trained, train
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.pyfunc import unwrap_model
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
+    from gda_clv.utils.config_schema import MonetaryModelConfig, TuningConfig
 
 STEP = "train-monetary"
 FIT_KEYS = ("frequency_cal", "monetary_value_cal")
@@ -78,7 +83,7 @@ def full_period_fit(features: DataFrame, penalizer: float, q_constraint: bool) -
     return GammaGammaModel(penalizer, q_constraint).fit(groups["frequency"], groups["monetary_value"], groups["weight"])
 
 
-def frequency_model_for_run(ctx: JobContext) -> tuple[Any, dict[str, str]]:
+def frequency_model_for_run(ctx: JobContext) -> tuple[FrequencyModel, FrequencyModelRef]:
     """The frequency model registered in this job run (tag ``gda_clv_job_run_id``), else ``@champion``.
 
     In the clv-training job train-monetary depends on train-frequency, so the version that task registered (in
@@ -99,16 +104,18 @@ def frequency_model_for_run(ctx: JobContext) -> tuple[Any, dict[str, str]]:
         source = f"@{registry.CHAMPION}"
         ctx.logger.info("%s: no frequency model of job run %s; checking revenue with %s v%s",
                         STEP, ctx.job_run_id, name, found.version)
-    return unwrap_model(loaded), {"name": name, "version": str(found.version), "source": source}
+    version = str(found.version)
+    model = FrequencyModel.checked(unwrap_model(loaded), f"{name} v{version}")
+    return model, {"name": name, "version": version, "source": source}
 
 
-def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaModel) -> dict[str, float]:
+def revenue_check(features: DataFrame, frequency_model: FrequencyModel, model: GammaGammaModel) -> dict[str, float]:
     """Predicted vs actual holdout revenue of all calibration customers (no customer reaches the driver).
 
     Spark aggregates the calibration customers to their distinct frequency-model inputs (frequency, recency, T,
     holdout duration) with the sums that the revenue totals and squared errors need; the models score those groups
     on the driver. Exact, because the Gamma-Gamma expected spend is linear in the observed mean spend m:
-    predicted = P * (A + B m) with P the expected holdout purchases and A, B depending on the frequency only.
+    predicted = P * (A + B m) with P the expected holdout purchases and (A, B) = ``GammaGammaModel.spend_line``.
     """
     value = {c: F.coalesce(F.col(c).cast("double"), F.lit(0.0)) for c in REVENUE_INPUT}
     actual, m = value["frequency_holdout"] * value["monetary_value_holdout"], value["monetary_value_cal"]
@@ -121,8 +128,7 @@ def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaMo
     purchases = np.asarray(frequency_model.expected_purchases(
         groups["duration_holdout"].to_numpy(float), f, groups["recency_cal"].to_numpy(float),
         groups["T_cal"].to_numpy(float)), dtype=float)
-    base = model.expected_average_spend(f, np.zeros_like(f))
-    slope = model.expected_average_spend(f, np.ones_like(f)) - base
+    base, slope = model.spend_line(f)
     n, s_m, s_mm, s_a, s_aa, s_am = (groups[c].to_numpy(float) for c in ("n", "m", "mm", "a", "aa", "am"))
     predicted = purchases * (base * n + slope * s_m)
     # sum of (P (A + B m) - actual)^2 over each group's customers, from the group's sums
@@ -139,103 +145,146 @@ def revenue_check(features: DataFrame, frequency_model: Any, model: GammaGammaMo
     }
 
 
-def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RevenueCheck:
+    """Holdout revenue of all calibration customers, checked with the frequency model of this pipeline run."""
+
+    revenue: dict[str, float]
+    frequency_model: FrequencyModelRef
+
+
+class MonetaryFamily(ModelFamily[GammaGammaModel, RevenueCheck, TrainMonetarySummary]):
+    """The Gamma-Gamma model in the training skeleton: filtered_cal groups and their frequency-spend correlation."""
+
+    step, kind, reads, group_keys = STEP, "monetary", "filtered_cal", rfm.MONETARY_GROUP_KEYS
+
+    @property
+    def cfg(self) -> MonetaryModelConfig:
+        """``model.monetary``."""
+        return self.ctx.config.model.monetary
+
+    @cached_property
+    def correlation(self) -> float:
+        """Correlation of frequency and monetary value over the calibration customers (the model assumes none)."""
+        groups = self.groups
+        return weighted_correlation(groups["frequency_cal"].to_numpy(float),
+                                    groups["monetary_value_cal"].to_numpy(float), groups["weight"].to_numpy(float))
+
+    @property
+    def correlation_warning(self) -> bool:
+        """Whether the correlation is above ``model.monetary.correlation_warn_threshold``."""
+        return abs(self.correlation) > self.cfg.correlation_warn_threshold
+
+    def calibration_groups(self, features: DataFrame) -> DataFrame:
+        """Distinct filtered_cal (frequency, monetary value, holdout) tuples."""
+        return rfm.monetary_groups(features)
+
+    def nothing_to_train(self) -> str:
+        """No repeat customer with positive spend."""
+        return (f"No repeat customer with positive spend in '{self.ctx.feature_table.full_name}' (as_of "
+                f"{self.data.as_of}); the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, "
+                "monetary_value_cal > 0).")
+
+    @property
+    def tuning(self) -> TuningConfig:
+        """``model.monetary.tuning``."""
+        return self.cfg.tuning
+
+    @property
+    def gate_metric(self) -> str:
+        """``holdout_spend_<loss>``."""
+        return f"holdout_spend_{self.tuning.loss}"
+
+    def log_inputs(self) -> dict[str, float]:
+        """Data counts and the correlation as metrics (a warning tag above the threshold); the search as params."""
+        if self.correlation_warning:
+            self.ctx.logger.warning(
+                "%s: frequency and monetary value correlate (%.3f > model.monetary.correlation_warn_threshold %.2f); "
+                "the Gamma-Gamma independence assumption is doubtful",
+                STEP, self.correlation, self.cfg.correlation_warn_threshold,
+            )
+        groups = self.groups
+        stats = {"n_customers": float(groups["weight"].sum()),
+                 "n_distinct_tuples": float(len(compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))))}
+        mlflow.log_metrics({**stats, "frequency_monetary_correlation": self.correlation})
+        registry.set_run_tags({"correlation_warning": str(self.correlation_warning)})
+        tuning = self.tuning
+        mlflow.log_params({
+            "as_of": str(self.data.as_of), "calibration_end": str(self.data.calibration_end),
+            "q_constraint": self.cfg.q_constraint, "tuning_max_evals": tuning.max_evals, "tuning_loss": tuning.loss,
+            "tuning_penalizer_range": f"{tuning.penalizer_min:g}..{tuning.penalizer_max:g}",
+        })
+        return stats
+
+    def tune(self, trials: object | None) -> TuningResult:
+        """The penalizer on the holdout spend error."""
+        tuning = self.tuning
+        return tune_monetary(
+            self.groups, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals, loss=tuning.loss,
+            seed=tuning.seed, trials=trials, backend=tuning.backend, q_constraint=self.cfg.q_constraint,
+            default_penalizer=self.cfg.penalizer,
+        )
+
+    def fit_label(self, tuned: TuningResult) -> str:
+        """``Gamma-Gamma``."""
+        return GammaGammaModel.label
+
+    def fit(self, tuned: TuningResult) -> Fits[GammaGammaModel]:
+        """The calibration fit and, with ``model.frequency.refit_full``, the full-period refit."""
+        tuples = compress(self.groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))
+        calibration = GammaGammaModel(tuned.penalizer, self.cfg.q_constraint).fit(
+            tuples["frequency_cal"], tuples["monetary_value_cal"], tuples["weight"]
+        )
+        if not self.ctx.config.model.frequency.refit_full:
+            return Fits(calibration, calibration)
+        return Fits(calibration, full_period_fit(self.data.features, tuned.penalizer, self.cfg.q_constraint))
+
+    def holdout(self, model: GammaGammaModel) -> Holdout:
+        """Expected vs actual average holdout spend."""
+        return spend_metrics(model, self.groups, self.tuning.loss)
+
+    def check(self, fits: Fits[GammaGammaModel], holdout: Holdout, gate_holdout: Holdout) -> RevenueCheck:
+        """The holdout revenue check with the frequency model of this run; logs it and the spend metrics."""
+        with self.ctx.phase(f"{STEP}: holdout revenue check with the frequency model"):
+            frequency_model, frequency_ref = frequency_model_for_run(self.ctx)
+            revenue = revenue_check(self.data.features, frequency_model, fits.calibration)
+        mlflow.log_metrics({**holdout, **revenue})
+        registry.set_run_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
+        return RevenueCheck(revenue, frequency_ref)
+
+    def input_example(self) -> pd.DataFrame:
+        """Five calibration (frequency, monetary value) rows under the scoring column names."""
+        return self.groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
+
+    def summary(self, trained: Trained[GammaGammaModel, RevenueCheck]) -> TrainMonetarySummary:
+        """The model, the correlation check, both holdout checks, tuning, data, run and registry."""
+        return {
+            **trained.model_summary(),
+            "q_constraint": self.cfg.q_constraint,
+            "converged": trained.fits.scoring.converged_,
+            "refit_full": self.ctx.config.model.frequency.refit_full,
+            "calibration_fit": trained.calibration_summary(),
+            "correlation": {"frequency_monetary": self.correlation, "threshold": self.cfg.correlation_warn_threshold,
+                            "warning": self.correlation_warning},
+            "holdout": {**trained.holdout, **trained.checks.revenue},
+            "gate_holdout": trained.gate_holdout,
+            "frequency_model": trained.checks.frequency_model,
+            **trained.run_summary(),
+        }
+
+    def describe(self, trained: Trained[GammaGammaModel, RevenueCheck]) -> str:
+        """Estimates and the holdout revenue, actual vs predicted."""
+        p, q, v = trained.fits.scoring.param_array()
+        revenue = trained.checks.revenue
+        return (f"p={p:.4g} q={q:.4g} v={v:.4g}; holdout revenue actual {revenue['holdout_revenue_actual_total']:.2f} "
+                f"vs predicted {revenue['holdout_revenue_predicted_total']:.2f}")
+
+
+def run(ctx: JobContext, as_of: str | dt.date | None = None) -> TrainMonetarySummary:
     """Train, check, log and register the Gamma-Gamma model on the features of ``as_of``; returns the summary.
 
     ``as_of``: a date, ``"latest"``, or None for ``data.observation_end`` (see ``_training.requested_as_of``).
 
     Raises ``DataError`` when ``as_of`` has no repeat customer with positive spend.
     """
-    cfg = ctx.config.model.monetary
-    tuning = cfg.tuning
-    ctx.require_mlflow()
-    with ctx.phase(f"{STEP}: read and compress filtered_cal"):
-        data = _training.features_at(ctx, as_of)
-        groups = _training.to_pandas_groups(rfm.monetary_groups(data.features), rfm.MONETARY_GROUP_KEYS)
-        if groups.empty:
-            raise DataError(
-                f"No repeat customer with positive spend in '{ctx.feature_table.full_name}' (as_of {data.as_of}); "
-                "the Gamma-Gamma model needs filtered_cal rows (frequency_cal > 0, monetary_value_cal > 0)."
-            )
-    with mlflow.start_run(run_name=f"{STEP} {ctx.run_id}") as run:
-        registry.set_run_tags(_training.run_tags(ctx, STEP))
-        weight = groups["weight"].to_numpy(float)
-        correlation = weighted_correlation(groups["frequency_cal"].to_numpy(float),
-                                           groups["monetary_value_cal"].to_numpy(float), weight)
-        correlation_warning = abs(correlation) > cfg.correlation_warn_threshold
-        if correlation_warning:
-            ctx.logger.warning(
-                "%s: frequency and monetary value correlate (%.3f > model.monetary.correlation_warn_threshold %.2f); "
-                "the Gamma-Gamma independence assumption is doubtful",
-                STEP, correlation, cfg.correlation_warn_threshold,
-            )
-        stats = {"n_customers": float(weight.sum()),
-                 "n_distinct_tuples": float(len(compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))))}
-        mlflow.log_metrics({**stats, "frequency_monetary_correlation": correlation})
-        registry.set_run_tags({"correlation_warning": str(correlation_warning)})
-        mlflow.log_params({
-            "as_of": str(data.as_of), "calibration_end": str(data.calibration_end), "q_constraint": cfg.q_constraint,
-            "tuning_max_evals": tuning.max_evals, "tuning_loss": tuning.loss, "model_type": "gamma_gamma",
-            "tuning_penalizer_range": f"{tuning.penalizer_min:g}..{tuning.penalizer_max:g}",
-        })
-        with ctx.phase(f"{STEP}: tune ({tuning.max_evals} evals)"):
-            tuned = tune_monetary(
-                groups, (tuning.penalizer_min, tuning.penalizer_max), tuning.max_evals, loss=tuning.loss,
-                seed=tuning.seed, trials=_training.make_trials(ctx, tuning), backend=tuning.backend,
-                q_constraint=cfg.q_constraint, default_penalizer=cfg.penalizer,
-            )
-            _training.log_trials(tuned.trials)
-        mlflow.log_param("penalizer", tuned.penalizer)
-        with ctx.phase(f"{STEP}: fit Gamma-Gamma (penalizer {tuned.penalizer:.3g})"):
-            tuples = compress(groups[[*FIT_KEYS, "weight"]], list(FIT_KEYS))
-            cal_model = GammaGammaModel(tuned.penalizer, cfg.q_constraint).fit(
-                tuples["frequency_cal"], tuples["monetary_value_cal"], tuples["weight"]
-            )
-            refit_full = ctx.config.model.frequency.refit_full
-            model = full_period_fit(data.features, tuned.penalizer, cfg.q_constraint) if refit_full else cal_model
-        # The honest holdout checks are the calibration fit's; the scoring model is compared with the champion.
-        spend = spend_metrics(cal_model, groups, tuning.loss)
-        gate_spend = spend_metrics(model, groups, tuning.loss)
-        with ctx.phase(f"{STEP}: holdout revenue check with the frequency model"):
-            frequency_model, frequency_ref = frequency_model_for_run(ctx)
-            revenue = revenue_check(data.features, frequency_model, cal_model)
-        mlflow.log_metrics({**_training.fit_metrics(model), **_training.fit_metrics(cal_model, "cal_"), **spend,
-                            **revenue})
-        registry.set_run_tags({"frequency_model": f"{frequency_ref['name']}/{frequency_ref['version']}"})
-        mlflow.log_dict({"scoring": model.to_dict(), "calibration": cal_model.to_dict()}, "fits.json")
-        metric = f"holdout_spend_{tuning.loss}"
-        with ctx.phase(f"{STEP}: log, register and gate"):
-            example = groups[list(FIT_KEYS)].head(5).set_axis(["frequency", "monetary_value"], axis=1)
-            candidate = _training.register_and_decide(
-                ctx, "monetary", model, example, gate_spend.get(metric, math.inf),
-                lambda champion: spend_metrics(champion, groups, tuning.loss).get(metric, math.inf), metric,
-            )
-    with ctx.phase(f"{STEP}: promote"):  # only once the run and its tags are complete
-        registered = _training.promote(ctx, candidate)
-    ctx.logger.info(
-        "%s: p=%.4g q=%.4g v=%.4g; holdout revenue actual %.2f vs predicted %.2f; %s v%s aliases %s", STEP,
-        *model.param_array(), revenue["holdout_revenue_actual_total"], revenue["holdout_revenue_predicted_total"],
-        registered["registered_name"], registered["version"], registered["aliases"],
-    )
-    return {
-        "type": "gamma_gamma",
-        "params": dict(model.params_),
-        "standard_errors": dict(model.standard_errors_),
-        "log_likelihood": model.log_likelihood_,
-        "penalizer": tuned.penalizer,
-        "penalizer_used": model.penalizer_used_,
-        "q_constraint": cfg.q_constraint,
-        "converged": model.converged_,
-        "refit_full": refit_full,
-        "calibration_fit": {"params": dict(cal_model.params_), "log_likelihood": cal_model.log_likelihood_},
-        "correlation": {"frequency_monetary": correlation, "threshold": cfg.correlation_warn_threshold,
-                        "warning": correlation_warning},
-        "holdout": {**spend, **revenue},
-        "gate_holdout": gate_spend,
-        "frequency_model": frequency_ref,
-        "tuning": {"tuned": tuned.tuned, "loss": tuned.loss, "trials": len(tuned.trials)},
-        "data": {"as_of": str(data.as_of), "calibration_end": str(data.calibration_end), **stats},
-        "mlflow_run_id": run.info.run_id,
-        "experiment": ctx.mlflow_experiment,
-        **registered,
-    }
+    return train(ctx, MonetaryFamily, as_of)

@@ -123,6 +123,7 @@ class JobContext:
 
         self.tables = TableStore(self.spark, self.config.tables.format)
         self._mlflow_ready = False
+        self._experiment_id: str | None = None
         self.logger.info(
             "context: env=%s backend=%s region=%s run_id=%s job_run_id=%s", self.env, self.backend, self.config.region,
             self.run_id, self.job_run_id,
@@ -223,6 +224,9 @@ class JobContext:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
 
+        if self._experiment_id and self._mlflow_points_here(mlflow):  # set up already: skip the store checks
+            mlflow.set_experiment(experiment_id=self._experiment_id)  # another context may have moved it
+            return self._experiment_id
         mlflow.set_tracking_uri(self.mlflow_tracking_uri)
         mlflow.set_registry_uri(self.mlflow_registry_uri)
         name = self.mlflow_experiment
@@ -236,6 +240,7 @@ class JobContext:
         else:
             experiment_id = experiment.experiment_id
         mlflow.set_experiment(experiment_id=experiment_id)
+        self._experiment_id = experiment_id
         if not self._mlflow_ready:
             self.logger.info("mlflow: tracking=%s experiment=%s", self.mlflow_tracking_uri, name)
             self._mlflow_ready = True
@@ -249,12 +254,17 @@ class JobContext:
         """
         import mlflow
 
-        current = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
-        if not self._mlflow_ready or current != (self.mlflow_tracking_uri, self.mlflow_registry_uri):
+        if not self._mlflow_ready or not self._mlflow_points_here(mlflow):
             raise ConfigError(
-                f"MLflow is not set up for this context (tracking {current[0]}, expected {self.mlflow_tracking_uri}): "
+                f"MLflow is not set up for this context (tracking {mlflow.get_tracking_uri()}, expected "
+                f"{self.mlflow_tracking_uri}): "
                 "call ctx.setup_mlflow() before running the step (the gda-clv command does this itself)."
             )
+
+    def _mlflow_points_here(self, mlflow: Any) -> bool:
+        """True when MLflow's process-wide tracking and registry URIs are this context's."""
+        current = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        return bool(current == (self.mlflow_tracking_uri, self.mlflow_registry_uri))
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:

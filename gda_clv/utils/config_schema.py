@@ -5,9 +5,20 @@ key missing from them is an error naming it, not a silent second default)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Optional
+import re
+import typing
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from gda_clv.utils.spark_master import parse_master
 
@@ -16,6 +27,15 @@ class _Strict(BaseModel):
     """Unknown keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+def _matching(pattern: re.Pattern[str], fix: str) -> AfterValidator:
+    """A text check: ``pattern`` must match the whole value, else the error says ``fix``."""
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} {fix}")
+        return value
+    return AfterValidator(check)
 
 
 class SourceColumns(_Strict):
@@ -35,6 +55,13 @@ class SourceConfig(_Strict):
     columns: SourceColumns
     date_format: Optional[str]
     options: dict[str, str]
+
+    @model_validator(mode="after")
+    def _path_unless_cdnow(self) -> SourceConfig:
+        if self.path is None and self.format != "cdnow":
+            what = "a table name" if self.format == "table" else "a file or folder path"
+            raise ValueError(f"path is required for format {self.format}: set data.source.path to {what}")
+        return self
 
 
 class OutlierConfig(_Strict):
@@ -113,7 +140,7 @@ FrequencyType = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
 class FrequencyTuningConfig(TuningConfig):
     """``model.frequency.tuning.*``: the penalizer search plus the frequency model types it compares."""
 
-    types: list[FrequencyType]
+    types: list[FrequencyType] = Field(min_length=1)
 
 
 class FrequencyModelConfig(_Strict):
@@ -134,11 +161,14 @@ class MonetaryModelConfig(_Strict):
     tuning: TuningConfig
 
 
+GateMode = Literal["disabled", "dry_run", "enabled"]
+
+
 class GateConfig(_Strict):
     """``model.registry.gate.*``: whether a new version must beat the champion (and by how much) to be promoted."""
 
-    mode: Literal["disabled", "dry_run", "enabled"]
-    tolerance: float = Field(ge=0)
+    mode: GateMode
+    tolerance: float = Field(ge=0, allow_inf_nan=False)
 
 
 class RegistryConfig(_Strict):
@@ -181,7 +211,7 @@ class ProjectionConfig(_Strict):
 
     horizon_months: int = Field(gt=0)
     discount_rate: float = Field(ge=0, lt=1)
-    horizons_days: list[int]
+    horizons_days: list[Annotated[int, Field(gt=0)]]
     month: Literal["calendar", "lifetimes"]
     tier_quantiles: list[float]
     tier_labels: list[str]
@@ -230,22 +260,194 @@ class MonitoringConfig(_Strict):
     fail_on_alert: bool
 
 
+def _local_master(master: str) -> str:
+    """``master`` if gda_clv can start it; raises ValueError (a ConfigError naming the key) naming the forms."""
+    parse_master(master)
+    return master
+
+
 class RuntimeConfig(_Strict):
     """``runtime.*``: backend (local or Databricks), local state dir, Spark master and logging."""
 
     backend: Literal["local", "databricks"]
     state_dir: str
-    spark_master: str
+    spark_master: Annotated[str, AfterValidator(_local_master)]
     shuffle_partitions: int = Field(gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-    metastore_url: Optional[str]
+    metastore_url: Optional[Annotated[str, _matching(re.compile(r"^jdbc:postgresql:"), (
+        "is not a jdbc:postgresql:// URL; leave it null for the embedded Derby metastore"))]]
 
-    @field_validator("spark_master")
-    @classmethod
-    def _local_master(cls, master: str) -> str:
-        """Raises ValueError (a ConfigError naming the key) unless ``master`` is a local master gda_clv can start."""
-        parse_master(master)
-        return master
+
+# ---- deployment: how gda-clv job-gen, workspace-setup and monitoring-setup deploy an environment ----
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UC_VOLUME = re.compile(r"^/Volumes/[^/]+/[^/]+/[^/]+/?$")
+WAREHOUSE_ID = re.compile(r"^[0-9a-f]{16}$")
+JobEvent = Literal["on_start", "on_success", "on_failure", "on_duration_warning_threshold_exceeded",
+                   "on_streaming_backlog_exceeded"]
+JobLevel = Literal["CAN_VIEW", "CAN_MANAGE_RUN", "IS_OWNER", "CAN_MANAGE"]
+ExperimentLevel = Literal["CAN_READ", "CAN_EDIT", "CAN_MANAGE"]
+ModelPrivilege = Literal["ALL_PRIVILEGES", "APPLY_TAG", "EXECUTE", "MANAGE"]
+PRINCIPAL_KEYS = ("user_name", "group_name", "service_principal_name")
+
+
+ApplicationId = Annotated[str, _matching(UUID, (
+    "is not a UUID; it must be the service principal's application id (Databricks account console > Service "
+    "principals > Application ID), not its display name"))]
+DestinationId = Annotated[str, _matching(UUID, (
+    "is not a notification destination id (a UUID: workspace settings > Notifications > Manage destinations > "
+    "copy the id of the destination)"))]
+EmailAddress = Annotated[str, _matching(re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "is not an e-mail address")]
+WorkspacePath = Annotated[str, _matching(re.compile(r"^/[^/]+"), "must be an absolute workspace path like /Shared/x")]
+VolumePath = Annotated[str, _matching(UC_VOLUME, (
+    "must be a Unity Catalog volume /Volumes/<catalog>/<schema>/<volume> (DBFS root is disabled on new workspaces)"))]
+WarehouseId = Annotated[str, _matching(WAREHOUSE_ID, (
+    "is not a SQL warehouse id (16 hex digits: SQL Warehouses > the warehouse > Overview > Name and ID)"))]
+ModelName = Annotated[str, _matching(re.compile(r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"), (
+    "is not a Unity Catalog model name catalog.schema.model"))]
+
+class UserAccess(_Strict):
+    """An access-list entry for a user (by e-mail)."""
+
+    user_name: str
+    permission_level: str
+
+
+class GroupAccess(_Strict):
+    """An access-list entry for a workspace group."""
+
+    group_name: str
+    permission_level: str
+
+
+class ServicePrincipalAccess(_Strict):
+    """An access-list entry for a service principal, named by its application id."""
+
+    service_principal_name: ApplicationId
+    permission_level: str
+
+
+def _principal(entry: Any) -> Optional[str]:
+    """The tag of an access-list entry: the one principal key it has (``[group_name]``), None for none or several."""
+    keys = [k for k in PRINCIPAL_KEYS
+            if (k in entry if isinstance(entry, dict) else getattr(entry, k, None) is not None)]
+    return f"[{keys[0]}]" if len(keys) == 1 else None
+
+
+# An entry names exactly one principal; the errors of an entry are on its own keys (the tags leave error keys).
+_ONE_PRINCIPAL = Discriminator(_principal, custom_error_type="one_principal",
+                               custom_error_message=f"each entry needs exactly one of {', '.join(PRINCIPAL_KEYS)}")
+AccessEntry = Annotated[Union[Annotated[UserAccess, Tag("[user_name]")], Annotated[GroupAccess, Tag("[group_name]")],
+                              Annotated[ServicePrincipalAccess, Tag("[service_principal_name]")]], _ONE_PRINCIPAL]
+
+
+def _levels(what: str, *levels: str) -> AfterValidator:
+    """An access-list entry's permission_level must be one of ``levels`` (those of ``what``)."""
+    def check(entry: AccessEntry) -> AccessEntry:
+        if entry.permission_level not in levels:
+            raise ValueError(f"permission_level {entry.permission_level!r} is not a permission on {what}; "
+                             f"use one of {', '.join(levels)}")
+        return entry
+    return AfterValidator(check)
+
+
+JobAccess = Annotated[AccessEntry, _levels("a job", *typing.get_args(JobLevel))]
+ExperimentAccess = Annotated[AccessEntry, _levels("an experiment", *typing.get_args(ExperimentLevel))]
+
+
+class ModelGrant(_Strict):
+    """``deployment.permissions.models.<model>[]``: Unity Catalog privileges a principal gets on a registered model."""
+
+    principal: str
+    privileges: list[ModelPrivilege] = Field(min_length=1)
+
+
+class PermissionsConfig(_Strict):
+    """``deployment.permissions.*``: the jobs' MLflow experiment access list and the registered models' grants."""
+
+    experiment: list[ExperimentAccess]
+    models: dict[ModelName, list[ModelGrant]]
+
+
+class WorkspaceConfig(_Strict):
+    """``deployment.workspace.*``: the workspace root folder, the Unity Catalog volume and the regions deployed."""
+
+    root: Optional[WorkspacePath]
+    volume: Optional[VolumePath]
+    regions: list[str]
+
+
+class QualityMonitorConfig(_Strict):
+    """``deployment.quality_monitor.*``: the Lakehouse monitor of the predictions table (gda-clv monitoring-setup)."""
+
+    schedule: str
+    timezone: str
+    granularities: list[str] = Field(min_length=1)
+    slicing_exprs: list[str]
+    output_schema: Optional[str]
+    warehouse_id: Optional[WarehouseId]
+
+
+class DashboardConfig(_Strict):
+    """``deployment.dashboard.*``: the AI/BI dashboard of the bundle; no ``warehouse_id``, no dashboard."""
+
+    warehouse_id: Optional[WarehouseId]
+    parent_path: Optional[WorkspacePath]
+    embed_credentials: bool
+
+    @model_validator(mode="after")
+    def _needs_warehouse(self) -> DashboardConfig:
+        if self.warehouse_id is None and (self.parent_path is not None or self.embed_credentials):
+            raise ValueError("warehouse_id is needed (the SQL warehouse the dashboard queries with); "
+                             "without it there is no dashboard")
+        return self
+
+
+class DeploymentConfig(_Strict):
+    """``deployment.*``: how conf/templates.yml becomes this environment's jobs, folders, grants and monitors.
+
+    conf/base.yml leaves the keys of :class:`DeployableConfig` unset: an environment that sets them can be deployed.
+    """
+
+    job_name_prefix: Optional[str]
+    spark_version: Optional[str]
+    cluster_sizes: dict[str, dict[str, Any]]
+    pause_schedules: bool
+    notifications: dict[JobEvent, list[EmailAddress]]
+    webhook_notifications: dict[JobEvent, list[DestinationId]]
+    access_control: list[JobAccess]
+    remove_tasks: dict[str, list[str]]
+    workspace: WorkspaceConfig
+    permissions: PermissionsConfig
+    quality_monitor: QualityMonitorConfig
+    dashboard: DashboardConfig
+
+
+
+def _needed(value: Any) -> Any:
+    """A key conf/base.yml leaves unset (null, {}) that a deployed environment must set."""
+    if value is None or value == {}:
+        raise ValueError("is needed to deploy this environment: set it in its conf/environments/<env>.yml "
+                         "(conf/environments/dev.yml is an example)")
+    return value
+
+
+_NEEDED = BeforeValidator(_needed)
+
+
+class DeployableWorkspace(WorkspaceConfig):
+    """``deployment.workspace.*`` of a deployed environment: the volume is set."""
+
+    volume: Annotated[VolumePath, _NEEDED]
+
+
+class DeployableConfig(DeploymentConfig):
+    """``deployment.*`` of an environment job-gen renders: the keys conf/base.yml leaves unset are set."""
+
+    job_name_prefix: Annotated[str, _NEEDED]
+    spark_version: Annotated[str, _NEEDED]
+    cluster_sizes: Annotated[dict[str, dict[str, Any]], _NEEDED]
+    workspace: DeployableWorkspace
 
 
 class Config(_Strict):
@@ -261,4 +463,4 @@ class Config(_Strict):
     output: OutputConfig
     monitoring: MonitoringConfig
     runtime: RuntimeConfig
-    deployment: dict[str, Any]
+    deployment: DeploymentConfig

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +218,11 @@ def load_config(
     overrides: Sequence[str] = (),
 ) -> Config:
     """The validated configuration of ``env``; raises ConfigError naming key, origin and what is allowed."""
-    merged = merge_layers(env, conf_dir, conf_files, overrides)
+    return validate(merge_layers(env, conf_dir, conf_files, overrides))
+
+
+def validate(merged: MergedConfig) -> Config:
+    """``merged`` as a :class:`Config`; raises ConfigError naming each wrong key, its origin and what is allowed."""
     try:
         return Config.model_validate(merged.data)
     except ValidationError as exc:
@@ -229,11 +234,16 @@ def format_validation_error(exc: ValidationError, merged: MergedConfig) -> str:
     that set the key."""
     lines = [f"invalid configuration ({exc.error_count()} problem{'s' if exc.error_count() > 1 else ''}):"]
     for error in exc.errors():
-        loc = [str(part) for part in error["loc"] if not str(part).startswith("function-after")]
+        loc = [str(part) for part in error["loc"] if not _is_marker(str(part))]
         dotted = ".".join(loc)
         message = _describe(error, dotted, loc)
         lines.append(f"  - {message} (from {', '.join(_origins(merged, dotted, message))})")
     return "\n".join(lines)
+
+
+def _is_marker(part: str) -> bool:
+    """A part of pydantic's error location that is no key of the file: a validator, a union member's tag."""
+    return part.startswith("function-after") or (part.startswith("[") and part.endswith("]") and part != "[key]")
 
 
 def _origins(merged: MergedConfig, dotted: str, message: str) -> list[str]:
@@ -248,6 +258,10 @@ def _origins(merged: MergedConfig, dotted: str, message: str) -> list[str]:
 
 def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
     kind, value = error["type"], error.get("input")
+    if loc[-1:] == ["[key]"]:  # a mapping's key itself is wrong
+        loc, dotted = loc[:-1], ".".join(loc[:-1])
+        if kind == "literal_error":
+            return f"unknown key '{dotted}'; allowed under '{'.'.join(loc[:-1])}': {error['ctx']['expected']}"
     if kind == "extra_forbidden":
         parent = ".".join(loc[:-1])
         allowed = ", ".join(sorted(_allowed_keys(loc[:-1])))
@@ -259,6 +273,8 @@ def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
         return f"'{dotted}' must be a date written YYYY-MM-DD, got {value!r}"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"'{dotted}' must be a whole number, got {value!r}"
+    if kind == "finite_number":
+        return f"'{dotted}' must be a finite number, got {value!r}"
     if kind in {"float_parsing", "float_type"}:
         return f"'{dotted}' must be a number, got {value!r}"
     if kind in {"bool_parsing", "bool_type"}:
@@ -279,22 +295,40 @@ def _describe(error: Mapping[str, Any], dotted: str, loc: list[str]) -> str:
         return f"'{dotted}' is required: every key has its default in {home} (the shipped file lists them all)"
     if kind == "value_error":
         return f"'{dotted}': {error['ctx']['error']}"
+    if kind == "too_short":
+        return f"'{dotted}' needs at least {error['ctx']['min_length']} entry, got {value!r}"
+    if kind == "one_principal":
+        return f"'{dotted}': {error['msg']}, got {value!r}"
     return f"'{dotted}': {error['msg']}, got {value!r}"
 
 
 def _allowed_keys(loc: list[str]) -> list[str]:
-    model: type[BaseModel] = Config
+    models: list[type[BaseModel]] = [Config]
+    mapping = False  # the part after a mapping field is one of its keys
     for part in loc:
-        if part.isdigit():
+        if part.isdigit() or mapping:
+            mapping = False
             continue
-        info = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None
-        )
-        annotation = getattr(info, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        infos = [model.model_fields.get(part) or next((f for f in model.model_fields.values() if f.alias == part), None)
+                 for model in models]
+        annotations = [info.annotation for info in infos if info is not None]
+        mapping = any(typing.get_origin(a) is dict for a in annotations)
+        models = [found for annotation in annotations for found in _models_in(annotation)]
+        if not models:
             return []
-        model = annotation
-    return [f.alias or name for name, f in model.model_fields.items()]
+    return sorted({f.alias or name for model in models for name, f in model.model_fields.items()})
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field holds: itself, or the models inside its list, mapping values, union or Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict:
+        args = args[1:]
+    elif typing.get_origin(annotation) is typing.Annotated:
+        args = args[:1]
+    return [model for arg in args for model in _models_in(arg)]
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_schema import DeploymentConfig
 from gda_clv.utils.workspace_paths import workspace_root
 
 TEMPLATE = Path("conf") / "dashboards" / "clv.lvdash.json"
 #: placeholder in the template -> ``tables.*`` key of the table it stands for
 PLACEHOLDERS = {"__PREDICTIONS_TABLE__": "targets", "__MONITORING_TABLE__": "monitoring"}
-SETTINGS = {"warehouse_id", "parent_path", "embed_credentials"}
 _TABLE_REF = re.compile(r"\b(?:FROM|JOIN)\s+([`\w.]+)", re.IGNORECASE)
 
 
@@ -79,25 +79,20 @@ def _encoded_fields(encodings: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def bundle_dashboards(root: Path, conf_dir: Path, settings: Mapping[str, Mapping[str, Any]]
-                      ) -> tuple[dict[str, str], dict[str, Any]]:
+def bundle_dashboards(root: Path, settings: Mapping[str, DeploymentConfig]) -> tuple[dict[str, str], dict[str, Any]]:
     """({path under the bundle folder: rendered dashboard}, the ``targets`` of resources/dashboards.yml) for the
-    environments that set ``deployment.dashboard`` (``conf_dir``: the environment files; the template and the tables'
-    names come from ROOT/conf).
+    environments that set ``deployment.dashboard.warehouse_id`` (the template and the tables' names come from
+    ROOT/conf).
 
-    Raises ConfigError for an unknown ``deployment.dashboard`` key or a dashboard that fails ``dashboard_errors``.
+    Raises ConfigError for a dashboard that fails ``dashboard_errors``.
     """
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     files: dict[str, str] = {}
     targets: dict[str, Any] = {}
     for env, spec in settings.items():
-        own = spec.get("dashboard")
-        if not own:
+        own = spec.dashboard
+        if own.warehouse_id is None:
             continue
-        unknown = sorted(set(own) - SETTINGS)
-        if unknown or "warehouse_id" not in own:
-            raise ConfigError(f"{conf_dir / (env + '.yml')}: deployment.dashboard needs warehouse_id (the SQL "
-                              f"warehouse the dashboard queries with) and allows {sorted(SETTINGS)}; got {sorted(own)}")
         tables = table_names(env, root / "conf")
         dashboard = render(template, tables)
         errors = dashboard_errors(dashboard, tables.values())
@@ -106,9 +101,9 @@ def bundle_dashboards(root: Path, conf_dir: Path, settings: Mapping[str, Mapping
         path = f"dashboards/clv.{env}.lvdash.json"
         files[path] = json.dumps(dashboard, indent=2) + "\n"
         targets[env] = {"resources": {"dashboards": {"clv": {
-            "display_name": f"{spec['job_name_prefix']}CLV predictions and monitoring",
-            "file_path": f"../{path}", "warehouse_id": str(own["warehouse_id"]),
-            "parent_path": own.get("parent_path", workspace_root(env, spec)),
-            "embed_credentials": bool(own.get("embed_credentials", False)),
+            "display_name": f"{spec.job_name_prefix}CLV predictions and monitoring",
+            "file_path": f"../{path}", "warehouse_id": own.warehouse_id,
+            "parent_path": own.parent_path or workspace_root(env, spec),
+            "embed_credentials": own.embed_credentials,
         }}}}
     return files, targets

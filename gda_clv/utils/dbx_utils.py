@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.config_schema import DeployableConfig
 
 # Keys first in this order (readable diffs); any other key follows in alphabetical order.
 KEY_ORDER = (
@@ -98,12 +99,13 @@ class JobFactory:
     """Builds the workflow dicts of one environment from the templates.
 
     ``templates``: the parsed conf/templates.yml; ``env``: environment name; ``settings``: that environment's
-    validated ``deployment`` section; ``commit``: the git commit id stamped on every workflow as a tag.
+    validated ``deployment`` section (``job_gen.load_settings``); ``commit``: the git commit id stamped on every
+    workflow as a tag.
     """
 
     templates: Mapping[str, Any]
     env: str
-    settings: Mapping[str, Any]
+    settings: DeployableConfig
     commit: str
 
     def build_all(self) -> list[dict[str, Any]]:
@@ -117,7 +119,7 @@ class JobFactory:
         workflow: dict[str, Any] = copy.deepcopy(defaults.get("workflow", {}))
         own = {"job_clusters", "tasks", "schedule", "tags", "task_kind"}
         workflow.update({k: v for k, v in template.items() if k not in own})
-        workflow["name"] = f"{self.settings['job_name_prefix']}{workflow_key}"
+        workflow["name"] = f"{self.settings.job_name_prefix}{workflow_key}"
         workflow["tags"] = {
             **defaults.get("workflow", {}).get("tags", {}), **template.get("tags", {}),
             "environment": self.env, "git_commit": self.commit, "workflow": workflow_key,
@@ -128,27 +130,28 @@ class JobFactory:
         schedule = self._schedule(workflow_key, template.get("schedule"))
         if schedule:
             workflow["schedule"] = schedule
-        if self.settings.get("notifications"):
-            workflow["email_notifications"] = dict(self.settings["notifications"])
-        if self.settings.get("webhook_notifications"):  # notification destination ids, per event
-            workflow["webhook_notifications"] = {event: [{"id": str(i)} for i in ids]
-                                                 for event, ids in self.settings["webhook_notifications"].items()}
-        if self.settings.get("access_control"):
-            workflow["access_control_list"] = [dict(e) for e in self.settings["access_control"]]
-        for task_key in self.settings.get("remove_tasks", {}).get(workflow_key, []):
+        settings = self.settings
+        if settings.notifications:
+            workflow["email_notifications"] = {event: list(emails) for event, emails in settings.notifications.items()}
+        if settings.webhook_notifications:  # notification destination ids, per event
+            workflow["webhook_notifications"] = {event: [{"id": i} for i in ids]
+                                                 for event, ids in settings.webhook_notifications.items()}
+        if settings.access_control:
+            workflow["access_control_list"] = [entry.model_dump() for entry in settings.access_control]
+        for task_key in settings.remove_tasks.get(workflow_key, []):
             workflow = remove_task(workflow, task_key)
         return reorder_dict(workflow)
 
     def _job_cluster(self, workflow_key: str, cluster: Mapping[str, Any]) -> dict[str, Any]:
         size = cluster.get("size", "small")
-        sizes = self.settings["cluster_sizes"]
+        sizes = self.settings.cluster_sizes
         if size not in sizes:
             raise ConfigError(
                 f"workflow '{workflow_key}', job cluster '{cluster.get('job_cluster_key')}', field size: "
                 f"'{size}' is not defined in deployment.cluster_sizes of environment '{self.env}' "
                 f"(defined: {sorted(sizes)})"
             )
-        new_cluster = {"spark_version": self.settings["spark_version"], **copy.deepcopy(sizes[size])}
+        new_cluster = {"spark_version": self.settings.spark_version, **copy.deepcopy(sizes[size])}
         new_cluster.update(copy.deepcopy(cluster.get("new_cluster", {})))
         return {"job_cluster_key": cluster.get("job_cluster_key"), "new_cluster": new_cluster}
 
@@ -187,7 +190,7 @@ class JobFactory:
                 f"workflow '{workflow_key}', field schedule.quartz_cron_expression: missing; "
                 "run `gda-clv schedule` to generate it from the schedule spec"
             )
-        pause = override.get("pause_status", "PAUSED" if self.settings.get("pause_schedules") else "UNPAUSED")
+        pause = override.get("pause_status", "PAUSED" if self.settings.pause_schedules else "UNPAUSED")
         return {"quartz_cron_expression": cron, "timezone_id": spec.get("timezone", "UTC"), "pause_status": pause}
 
 

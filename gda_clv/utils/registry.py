@@ -15,18 +15,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
 from mlflow.tracking import MlflowClient
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
+from gda_clv.utils.config_schema import GateMode
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-GATE_MODES = ("disabled", "dry_run", "enabled")
+
+
+GateRecord = dict[str, str | float | bool | None]
+"""A gate decision as a plain dict, the fields of GateDecision by name (for step summaries and MLflow)."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,9 @@ class GateDecision:
     promoted: bool
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GateRecord:
         """The decision as a plain dict (for the step summary and MLflow)."""
         return asdict(self)
-
-
-def check_gate_config(mode: str, tolerance: float) -> None:
-    """ConfigError unless the gate mode is known and the tolerance is a non-negative number."""
-    if mode not in GATE_MODES:
-        raise ConfigError(f"model.registry.gate.mode is '{mode}'; use one of {', '.join(GATE_MODES)}.")
-    if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
-        raise ConfigError(f"model.registry.gate.tolerance is {tolerance!r}; use a number >= 0 (e.g. 0.05 for 5%).")
 
 
 def compare(challenger_metric: float, champion_metric: float, tolerance: float) -> bool:
@@ -124,7 +120,7 @@ def decide(
     challenger_version: str,
     challenger_metric: float,
     champion_metric_of: Callable[[ModelVersion], float],
-    mode: str,
+    mode: GateMode,
     tolerance: float,
     metric: str,
     client: MlflowClient | None = None,
@@ -134,7 +130,6 @@ def decide(
     ``champion_metric_of(champion_version)`` evaluates the current champion on the challenger's holdout; it is
     only called when there is a champion to compare with and the gate is not disabled.
     """
-    check_gate_config(mode, tolerance)
     champion = version_by_alias(name, CHAMPION, client)
     champion_version = None if champion is None else str(champion.version)
     champion_metric: float | None = None
@@ -200,7 +195,7 @@ def validate_and_promote(
     challenger_version: str,
     challenger_metric: float,
     champion_metric_of: Callable[[ModelVersion], float],
-    mode: str,
+    mode: GateMode,
     tolerance: float,
     metric: str,
     client: MlflowClient | None = None,
@@ -286,7 +281,7 @@ def load_registered_model(
     version: str | int | None = None,
     run_first: str = "the training step",
     client: MlflowClient | None = None,
-) -> tuple[Any, ModelVersion]:
+) -> tuple[PyFuncModel, ModelVersion]:
     """Load ``models:/name/<version>`` (pinned, or resolved from ``@alias``) as a pyfunc; returns (model, version)."""
     found = resolve_version(name, alias, version, run_first, client)
     return mlflow.pyfunc.load_model(f"models:/{name}/{found.version}"), found

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.spark_master import LocalCluster, parse_master
+
+_log = logging.getLogger("gda_clv.spark")
 
 
 def active_session() -> SparkSession | None:
@@ -76,7 +80,28 @@ def build_local_session(
         # Stopped before the JVM exits: a worker whose executors die in the JVM's shutdown relaunches them, and every
         # relaunch fails with a Java stack in the log and leaves an empty executor folder.
         atexit.register(session.stop)
+    warm_metastore(session)
     return session
+
+
+def warm_metastore(session: SparkSession) -> threading.Thread:
+    """Start the metastore client in a background thread and return it (a daemon: nothing waits for it).
+
+    Connecting the Hive client (class loading, Derby or Postgres) takes seconds and happens at the first table
+    access; started here, it overlaps with what a step does before that (reading and validating the source). A
+    failure is left for that first access to raise again, where it is reported (e.g. a metastore locked by
+    another process).
+    """
+
+    def connect() -> None:
+        try:
+            session.catalog.listDatabases()
+        except Exception:  # reported by the step's own first table access
+            _log.debug("metastore warm-up failed; the first table access will report it", exc_info=True)
+
+    thread = threading.Thread(target=connect, name="gda_clv-metastore-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def remove_leftover_artifact_dirs(folder: Path) -> None:
@@ -129,10 +154,8 @@ POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 
 
 def _shared_metastore(builder: SparkSession.Builder, url: str) -> SparkSession.Builder:
-    """Hive metastore in PostgreSQL: schema created on first use, the driver jar from Debian's package."""
-    if not url.startswith("jdbc:postgresql:"):
-        raise ConfigError(f"runtime.metastore_url: '{url}' is not a jdbc:postgresql:// URL; "
-                          "leave it null for the embedded Derby metastore")
+    """Hive metastore in PostgreSQL (``url``: jdbc:postgresql:..., checked by the config schema): schema created on
+    first use, the driver jar from Debian's package."""
     if not POSTGRES_JDBC_JAR.exists():
         raise ConfigError(f"runtime.metastore_url needs the PostgreSQL JDBC driver at {POSTGRES_JDBC_JAR}: "
                           "apt-get install -y libpostgresql-jdbc-java")

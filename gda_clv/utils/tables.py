@@ -43,8 +43,8 @@ class TableStore:
         Creates the table (partitioned by ``column``) if it is missing; other values' rows are left as they are.
         An empty ``df`` removes that value's rows.
         """
-        self.ensure_schema(name)
         if not self.exists(name):
+            self.ensure_schema(name)
             self._remove_leftovers(name, whole=True)
             df.write.format(self.format).partitionBy(column).saveAsTable(name)
             return
@@ -62,8 +62,8 @@ class TableStore:
 
     def append(self, df: DataFrame, name: str, partition_by: str | None = None) -> None:
         """Append ``df`` to ``name``, creating it (partitioned by ``partition_by``) if it is missing."""
-        self.ensure_schema(name)
         if not self.exists(name):
+            self.ensure_schema(name)
             self._remove_leftovers(name, whole=True)
             writer = df.write.format(self.format)
             (writer.partitionBy(partition_by) if partition_by else writer).saveAsTable(name)

@@ -18,6 +18,7 @@ from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import workspace_client
 from gda_clv.utils.api.make_ws_dir import make_workspace_dirs
 from gda_clv.utils.api.permissions import apply_env_permissions, grant_model_privileges, set_job_permissions
+from tests.unit.utils.deployment import deployment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,6 +111,12 @@ def test_make_dirs_is_idempotent(workspace: FakeWorkspace) -> None:
     assert [c[0] for c in workspace.calls] == ["GET"] * 4
 
 
+def test_make_dirs_refuses_a_relative_root() -> None:
+    """Called without a config (the config's root is checked by its schema), the argument is checked here."""
+    with pytest.raises(ValueError, match="root: 'Shared/x' must be an absolute workspace path like /Shared/x"):
+        make_workspace_dirs("Shared/x", ["NOAM"], client=object())
+
+
 def test_mkdirs_403_names_the_missing_right(workspace: FakeWorkspace) -> None:
     workspace.routes[("POST", "/api/2.0/workspace/mkdirs")] = (
         403, {"error_code": "PERMISSION_DENIED", "message": "User does not have permission"})
@@ -146,17 +153,16 @@ def test_env_permissions_and_model_grants(workspace: FakeWorkspace) -> None:
     workspace.experiments["/Shared/x/NOAM/experiments/clv"] = "99"
     workspace.routes[("PUT", "/api/2.0/permissions/experiments/99")] = (200, {})
     workspace.routes[("PATCH", "/api/2.1/unity-catalog/permissions/function/gda_dev.clv.clv_frequency")] = (200, {})
-    settings = {
-        "access_control": [{"user_name": "a@example.com", "permission_level": "IS_OWNER"}],
-        "workspace": {"root": "/Shared/x", "regions": ["NOAM"]},
-        "permissions": {"experiment": [{"group_name": "g", "permission_level": "CAN_READ"}],
-                        "models": {"gda_dev.clv.clv_frequency": [{"principal": "g", "privileges": ["EXECUTE"]}]}},
-    }
+    acl = [{"user_name": "a@example.com", "permission_level": "IS_OWNER"}]
+    settings = deployment(
+        access_control=acl, workspace={"root": "/Shared/x", "volume": "/Volumes/c/s/v", "regions": ["NOAM"]},
+        permissions={"experiment": [{"group_name": "g", "permission_level": "CAN_READ"}],
+                     "models": {"gda_dev.clv.clv_frequency": [{"principal": "g", "privileges": ["EXECUTE"]}]}})
     done = apply_env_permissions("dev", settings, ["dev-clv-scoring"], workspace_client())
     assert done == {"jobs": {"dev-clv-scoring": "7"}, "experiments": {"/Shared/x/NOAM/experiments/clv": "99"},
                     "models": ["gda_dev.clv.clv_frequency"], "models_missing": []}
     assert [c for c in workspace.calls if c[0] in ("PUT", "PATCH")] == [
-        ("PUT", "/api/2.0/permissions/jobs/7", {"access_control_list": settings["access_control"]}),
+        ("PUT", "/api/2.0/permissions/jobs/7", {"access_control_list": acl}),
         ("PUT", "/api/2.0/permissions/experiments/99",
          {"access_control_list": [{"group_name": "g", "permission_level": "CAN_READ"}]}),
         ("PATCH", "/api/2.1/unity-catalog/permissions/function/gda_dev.clv.clv_frequency",

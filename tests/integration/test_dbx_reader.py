@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def test_dbx_reads_the_project_file_with_uc_volume_artifacts(tmp_path: Path, dbx
 def test_dbx_rejects_access_list_without_owner(tmp_path: Path, dbx_python: Path) -> None:
     env_dir = tmp_path / "environments"
     env_dir.mkdir()
+    shutil.copy(REPO / "conf" / "base.yml", tmp_path / "base.yml")  # the layers under the environment files
+    shutil.copytree(REPO / "conf" / "models", tmp_path / "models")
     for env in ("dev", "staging", "prod"):
         text = (REPO / "conf" / "environments" / f"{env}.yml").read_text()
         if env == "staging":

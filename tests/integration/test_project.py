@@ -20,6 +20,8 @@ from gda_clv.models._lifetimes import quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import project
+from gda_clv.pipelines.lineage import Lineage
+from gda_clv.pipelines.summaries import ProjectSummary, TopCustomer
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 from gda_clv.utils.pipelines import save_to_blob
@@ -85,8 +87,20 @@ def _targets(ctx: JobContext) -> pd.DataFrame:
 def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_summary, bgnbd_cdnow,
                                                     gamma_gamma_cdnow) -> None:
     summary = project.run(ready, as_of=AS_OF)
+    assert list(summary) == [  # what --summary-json writes, in this order
+        "step", "as_of", "customers_scored", "distinct_input_tuples", "models", "targets_table", "feature_table",
+        "predictions_path", "parquet_path", "csv_path", "lineage_path", "removed_runs", "horizon_months",
+        "horizon_units", "discount_rate", "clv_total", "clv_mean", "tier_thresholds", "tier_counts", "top_customers",
+        "commit_id",
+    ]
+    assert set(summary) == ProjectSummary.__required_keys__
+    assert list(summary["top_customers"][0]) == list(TopCustomer.__annotations__) == [
+        "customer_id", "clv", "p_alive", "frequency", "monetary_value", "expected_avg_spend", "value_tier"]
+    assert list(summary["models"]["monetary"]) == ["name", "version", "run_id", "type", "params"]
     assert summary["customers_scored"] == 2357
-    assert summary["distinct_input_tuples"] == 1030
+    # the frequency model scores each distinct (frequency, recency, T) once
+    distinct = len(cdnow_summary.drop_duplicates(["frequency", "recency", "T"]))
+    assert summary["distinct_input_tuples"] == distinct == 1016
     assert summary["as_of"] == "1998-06-30"
     assert summary["horizon_units"]["clv"].startswith("expected spend over the next 12 months of lifetimes' month")
     assert {k: (m["name"], m["version"]) for k, m in summary["models"].items()} == {
@@ -116,12 +130,17 @@ def test_project_scores_latest_as_of_like_lifetimes(ready: JobContext, cdnow_sum
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     assert lineage["commit_id"] == head
     assert lineage["as_of"] == "1998-06-30"
-    assert lineage["row_counts"] == {"customers_scored": 2357, "distinct_input_tuples": 1030}
+    assert lineage["row_counts"] == {"customers_scored": 2357, "distinct_input_tuples": 1016}
     assert lineage["models"]["frequency"]["run_id"] == summary["models"]["frequency"]["run_id"]
     assert lineage["models"]["monetary"]["version"] == "1"
     assert lineage["source_table"] == {"name": ready.feature_table.full_name, "version": None}
     assert len(lineage["config_hash"]) == 64
     assert set(lineage["timestamps"]) == {"started_at", "scored_at"}
+    assert set(lineage) == {*Lineage.__required_keys__, "written_at"} == {
+        "as_of", "commit_id", "config_hash", "env", "job_run_id", "models", "package_version", "projection",
+        "row_counts", "run_id", "source_table", "step", "targets_table", "timestamps", "written_at"}
+    assert lineage["models"] == json.loads(json.dumps(summary["models"]))
+    assert set(lineage["projection"]) == {"spec", "units", "tier_quantiles", "tier_labels", "tier_thresholds"}
 
 
 def test_rerun_replaces_only_its_as_of_and_keeps_last_runs(ready: JobContext, gamma_gamma_cdnow) -> None:

@@ -12,8 +12,10 @@ import pytest
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.quality_monitor import ensure_monitor, monitor_spec
+from gda_clv.utils.config_utils import load_config
 from gda_clv.utils.job_gen import load_settings
 from tests.integration.test_api_workspace import REPO, FakeWorkspace, workspace  # noqa: F401 - the fixture
+from tests.unit.utils.deployment import deployment
 
 TABLE = "gda_dev.clv.clv_predictions"
 MONITOR = f"/api/2.1/unity-catalog/tables/{TABLE}/monitor"
@@ -88,14 +90,34 @@ def test_403_names_the_rights(workspace: FakeWorkspace) -> None:  # noqa: F811
         f"SELECT and MANAGE (or ownership) on the table {TABLE}, and CREATE TABLE on the schema gda_dev.clv")
 
 
-@pytest.mark.parametrize(("settings", "table", "expected"), [
-    ({"quality_monitor": {"schedul": "0 0 9 * * ?"}}, TABLE, "deployment.quality_monitor.schedul is not a known"),
-    ({"quality_monitor": {"slicing_exprs": "value_tier"}}, TABLE, "slicing_exprs must be a list of strings"),
-    ({}, "clv_local.clv_predictions", "needs a Unity Catalog name catalog.schema.table"),
-])
-def test_bad_settings_name_the_key(settings: dict[str, Any], table: str, expected: str) -> None:
+def test_a_table_without_catalog_and_schema_names_the_keys() -> None:
+    expected = "needs a Unity Catalog name catalog.schema.table for Lakehouse Monitoring; set tables.catalog"
     with pytest.raises(ConfigError, match=expected):
-        monitor_spec("dev", {"workspace": {"root": "/Shared/gda_clv/dev"}, **settings}, table)
+        monitor_spec("dev", deployment(), "clv_local.clv_predictions")
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("deployment.quality_monitor.schedul=0 0 9 * * ?", "unknown key 'deployment.quality_monitor.schedul'"),
+    ("deployment.quality_monitor.slicing_exprs=value_tier",
+     "'deployment.quality_monitor.slicing_exprs' must be a list"),
+])
+def test_bad_settings_name_the_key(setting: str, expected: str) -> None:
+    """The monitor's settings are checked by the config schema, with the key and the layer that set it."""
+    with pytest.raises(ConfigError) as info:
+        load_config("dev", overrides=[setting])
+    assert expected in str(info.value) and f"(from --set {setting})" in str(info.value)
+
+
+def test_the_spec_comes_from_the_typed_settings() -> None:
+    spec = monitor_spec("prod", deployment(quality_monitor={
+        "schedule": "0 0 6 * * ?", "timezone": "Europe/Paris", "granularities": ["1 week"], "slicing_exprs": [],
+        "output_schema": "gda_prod.monitoring", "warehouse_id": "0123456789abcdef"},
+        notifications={"on_failure": ["a@example.com"]}), TABLE)
+    assert (spec.schedule, spec.timezone, spec.granularities, spec.slicing_exprs) == \
+        ("0 0 6 * * ?", "Europe/Paris", ["1 week"], [])
+    assert (spec.output_schema_name, spec.warehouse_id, spec.emails) == \
+        ("gda_prod.monitoring", "0123456789abcdef", ["a@example.com"])
+    assert spec.assets_dir == "/Shared/gda_clv/prod/monitoring"
 
 
 def test_monitoring_setup_command_is_idempotent(workspace: FakeWorkspace, tmp_path: Path) -> None:  # noqa: F811

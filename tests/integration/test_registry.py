@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from gda_clv.errors import ConfigError, ModelError
+from gda_clv.errors import ModelError
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines.pyfunc import log_pyfunc_model, unwrap_model
@@ -123,15 +123,6 @@ def test_missing_model_alias_or_version_says_what_to_run(model_uri: str) -> None
         f"Registered model '{name}' has no version 7 in the registry at {uri}; "
         "pin an existing version or set it to null to use @champion."
     )
-
-
-def test_gate_config_errors() -> None:
-    with pytest.raises(ConfigError) as err:
-        registry.check_gate_config("strict", 0.05)
-    assert str(err.value) == "model.registry.gate.mode is 'strict'; use one of disabled, dry_run, enabled."
-    with pytest.raises(ConfigError) as err:
-        registry.check_gate_config("enabled", -1)
-    assert str(err.value) == "model.registry.gate.tolerance is -1; use a number >= 0 (e.g. 0.05 for 5%)."
 
 
 def test_compare_handles_non_finite_metrics() -> None:

@@ -17,6 +17,7 @@ from gda_clv.data import rfm
 from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.pipelines import _training, train_frequency
+from gda_clv.pipelines.summaries import TrainFrequencySummary
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
 
@@ -99,6 +100,36 @@ def test_summary_and_mlflow_run(ctx: JobContext, first: dict) -> None:
     }
     trials = mlflow.load_table("tuning/trials.json", run_ids=[first["mlflow_run_id"]])
     assert len(trials) == 3 and set(trials["status"]) == {"ok"}
+
+
+def test_declared_outputs(ctx: JobContext, first: dict) -> None:
+    """What --summary-json writes (keys in this order, as typed), the phases it times and what the MLflow run holds."""
+    assert set(first) == TrainFrequencySummary.__required_keys__
+    phases = [name.split(": ", 1)[1] for name in ctx.timings if name.startswith(f"{train_frequency.STEP}: ")]
+    assert phases == ["read and compress features", "tune (3 evals)", f"fit bgnbd (penalizer {first['penalizer']:.3g})",
+                      "plots", "log, register and gate", "promote"]
+    assert list(first) == [
+        "type", "params", "standard_errors", "log_likelihood", "penalizer", "penalizer_used", "converged",
+        "refit_full", "holdout", "gate_holdout", "calibration_fit", "tuning", "data", "mlflow_run_id", "experiment",
+        "model_uri", "registered_name", "version", "aliases", "gate",
+    ]
+    assert list(first["data"]) == ["as_of", "calibration_end", "n_customers", "n_repeat_customers",
+                                   "n_distinct_tuples", "n_customers_full", "n_distinct_tuples_full"]
+    run = MlflowClient().get_run(first["mlflow_run_id"])
+    assert set(run.data.params) == {"as_of", "calibration_end", "freq", "freq_multiplier", "model_type", "penalizer",
+                                    "refit_full", "tuning_loss", "tuning_max_evals", "tuning_penalizer_range",
+                                    "tuning_types"}
+    fit = {"a", "alpha", "b", "r", "se_a", "se_alpha", "se_b", "se_r", "log_likelihood", "penalizer_used"}
+    holdout = {"holdout_actual_purchases", "holdout_predicted_purchases", "holdout_purchases_error_pct", "holdout_rmse"}
+    data = {"n_customers", "n_customers_full", "n_distinct_tuples", "n_distinct_tuples_full", "n_repeat_customers"}
+    assert set(run.data.metrics) == {*fit, *(f"cal_{k}" for k in fit), *(f"full_{k}" for k in fit), *holdout,
+                                     *(f"cal_{k}" for k in holdout), *data, "gate_challenger_holdout_rmse"}
+    assert {k for k in run.data.tags if not k.startswith("mlflow.")} == {
+        "env", "gate_mode", "gate_passed", "gate_promoted", "gate_reason", "gda_clv_job_run_id", "gda_clv_run_id",
+        "gda_clv_version", "git_commit", "region", "step"}
+    assert {a.path for a in MlflowClient().list_artifacts(first["mlflow_run_id"])} == {
+        "fits.json", "gate_decision.json", "plots", "tuning"}
+    assert set(mlflow.artifacts.load_dict(f"runs:/{first['mlflow_run_id']}/fits.json")) == {"scoring", "calibration"}
 
 
 def test_rerun_is_gated_against_the_champion_and_loads_from_registry(ctx: JobContext, first: dict) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from gda_clv.data import rfm
@@ -15,6 +16,7 @@ from gda_clv.errors import ModelError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import train_frequency, train_monetary
+from gda_clv.pipelines.summaries import TrainMonetarySummary
 from gda_clv.utils.common import JobContext
 from tests.integration.test_train_frequency import make_context, write_features
 
@@ -74,3 +76,34 @@ def test_monetary_after_frequency(ctx: JobContext) -> None:
     assert run.data.metrics["p"] == pytest.approx(summary["params"]["p"])
     assert run.data.metrics["frequency_monetary_correlation"] == pytest.approx(corr)
     assert run.data.tags["frequency_model"] == f"{freq['registered_name']}/1"
+    assert_declared_outputs(summary, run)
+    phases = [name.split(": ", 1)[1] for name in ctx.timings if name.startswith(f"{train_monetary.STEP}: ")]
+    assert phases == ["read and compress filtered_cal", "tune (3 evals)",
+                      f"fit Gamma-Gamma (penalizer {summary['penalizer']:.3g})",
+                      "holdout revenue check with the frequency model", "log, register and gate", "promote"]
+
+
+def assert_declared_outputs(summary: dict, run: Run) -> None:
+    """What --summary-json writes (keys in this order, as typed) and what the MLflow run holds: the step's contract."""
+    assert set(summary) == TrainMonetarySummary.__required_keys__
+    assert list(summary) == [
+        "type", "params", "standard_errors", "log_likelihood", "penalizer", "penalizer_used", "q_constraint",
+        "converged", "refit_full", "calibration_fit", "correlation", "holdout", "gate_holdout", "frequency_model",
+        "tuning", "data", "mlflow_run_id", "experiment", "model_uri", "registered_name", "version", "aliases", "gate",
+    ]
+    assert list(summary["data"]) == ["as_of", "calibration_end", "n_customers", "n_distinct_tuples"]
+    assert set(run.data.params) == {"as_of", "calibration_end", "model_type", "penalizer", "q_constraint",
+                                    "tuning_loss", "tuning_max_evals", "tuning_penalizer_range"}
+    fit = {"p", "q", "v", "se_p", "se_q", "se_v", "log_likelihood", "penalizer_used"}
+    holdout = {"holdout_spend_actual_mean", "holdout_spend_customers", "holdout_spend_predicted_mean",
+               "holdout_spend_rmse", "holdout_revenue_actual_per_customer", "holdout_revenue_actual_total",
+               "holdout_revenue_customers", "holdout_revenue_predicted_per_customer",
+               "holdout_revenue_predicted_total", "holdout_revenue_rmse_per_customer"}
+    assert set(summary["holdout"]) == holdout
+    assert set(run.data.metrics) == {*fit, *(f"cal_{k}" for k in fit), *holdout, "n_customers", "n_distinct_tuples",
+                                     "frequency_monetary_correlation", "gate_challenger_holdout_spend_rmse"}
+    assert {k for k in run.data.tags if not k.startswith("mlflow.")} == {
+        "correlation_warning", "env", "frequency_model", "gate_mode", "gate_passed", "gate_promoted", "gate_reason",
+        "gda_clv_job_run_id", "gda_clv_run_id", "gda_clv_version", "git_commit", "region", "step"}
+    assert {a.path for a in MlflowClient().list_artifacts(run.info.run_id)} == {
+        "fits.json", "gate_decision.json", "tuning"}

@@ -63,12 +63,14 @@ def test_config_reference_lists_every_shipped_key_with_its_default() -> None:
     shipped: dict[str, object] = {}
     for path in config_reference.shipped_layers():
         shipped.update(_flat(yaml.safe_load(path.read_text())))
-    assert set(shipped) - {"deployment"} <= set(rows)
+    assert set(shipped) <= set(rows)
     for key, value in shipped.items():
-        if key != "deployment":
-            assert rows[key].default == value, key
+        assert rows[key].default == value, key
     assert rows["data.freq"].type == "one of D | W | M"
     assert rows["data.holdout_days"].type == "int (> 0)"
+    assert rows["deployment.permissions.experiment"].type.startswith(
+        "list of {user_name: str, permission_level: str} or {group_name: str, permission_level: str} or")
+    assert rows["deployment.webhook_notifications"].type.startswith("mapping one of on_start | on_success")
     assert rows["data.source.path"].description.startswith("csv/parquet: a path")
     assert {"local", "dev"} <= set(rows["runtime.backend"].environments)
 

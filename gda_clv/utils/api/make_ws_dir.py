@@ -5,18 +5,24 @@ folder is ever created at the experiment path itself. Idempotent: existing folde
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import denied, workspace_client
+from gda_clv.utils.config_schema import DeploymentConfig
 from gda_clv.utils.workspace_paths import experiment_parent, workspace_root
 
 
 def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
-    """The folders of the layout, parents first."""
-    root = workspace_root("", {"workspace": {"root": root}})
+    """The folders of the layout, parents first.
+
+    Raises ValueError when ``root`` is not an absolute workspace path (the config's is checked by its schema).
+    """
+    if not root.startswith("/"):
+        raise ValueError(f"root: '{root}' must be an absolute workspace path like /Shared/x")
+    root = root.rstrip("/")
     folders = [root]
     for region in regions:
         folders += [f"{root}/{region}", experiment_parent(root, region), f"{root}/{region}/jobs"]
@@ -26,7 +32,7 @@ def workspace_folders(root: str, regions: Iterable[str]) -> list[str]:
 def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -> dict[str, list[str]]:
     """Create the missing folders; returns {"created": [...], "existing": [...]}.
 
-    Raises ConfigError for a bad workspace root.
+    Raises ValueError for a relative workspace root, ConfigError naming the right a 403 asks for.
     """
     from databricks.sdk.errors import NotFound, PermissionDenied
     from databricks.sdk.service.workspace import ObjectType
@@ -55,7 +61,6 @@ def make_workspace_dirs(root: str, regions: Iterable[str], client: Any = None) -
     return result
 
 
-def make_env_dirs(env: str, settings: Mapping[str, Any], client: Any = None) -> dict[str, list[str]]:
+def make_env_dirs(env: str, settings: DeploymentConfig, client: Any = None) -> dict[str, list[str]]:
     """Folders from an environment's validated ``deployment`` section (``workspace.root``, ``workspace.regions``)."""
-    workspace = settings.get("workspace") or {}
-    return make_workspace_dirs(workspace_root(env, settings), workspace.get("regions", []), client)
+    return make_workspace_dirs(workspace_root(env, settings), settings.workspace.regions, client)

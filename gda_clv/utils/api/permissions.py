@@ -10,6 +10,7 @@ from typing import Any
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.api.client import denied, workspace_client
+from gda_clv.utils.config_schema import DeploymentConfig
 from gda_clv.utils.workspace_paths import experiment_path, workspace_root
 
 MODEL_SECURABLE = "function"  # Unity Catalog registered models are granted as securable type FUNCTION
@@ -106,7 +107,7 @@ def grant_model_privileges(full_name: str, grants: Iterable[Mapping[str, Any]], 
                      f"MANAGE on the model {full_name} (or ownership of it or its schema)", exc) from None
 
 
-def apply_env_permissions(env: str, settings: Mapping[str, Any], job_names: Iterable[str] = (),
+def apply_env_permissions(env: str, settings: DeploymentConfig, job_names: Iterable[str] = (),
                           client: Any = None) -> dict[str, Any]:
     """What an environment's ``deployment`` section asks for: job access lists (``access_control``) of
     ``job_names``, ``permissions.experiment`` on the jobs' experiment of every region (``experiment_path``, created
@@ -114,17 +115,18 @@ def apply_env_permissions(env: str, settings: Mapping[str, Any], job_names: Iter
     from databricks.sdk.errors import NotFound
 
     client = client or workspace_client()
-    permissions = settings.get("permissions") or {}
+    permissions = settings.permissions
     done: dict[str, Any] = {"jobs": {}, "experiments": {}, "models": [], "models_missing": []}
     for name in job_names:
-        done["jobs"][name] = set_job_permissions(name, settings.get("access_control", []), client)
+        done["jobs"][name] = set_job_permissions(name, [e.model_dump() for e in settings.access_control], client)
     root = workspace_root(env, settings)
-    for region in (settings.get("workspace") or {}).get("regions", []):
+    for region in settings.workspace.regions:
         path = experiment_path(root, region)
-        done["experiments"][path] = set_experiment_permissions(path, permissions.get("experiment") or [], client)
-    for model, grants in (permissions.get("models") or {}).items():
+        acl = [e.model_dump() for e in permissions.experiment]
+        done["experiments"][path] = set_experiment_permissions(path, acl, client)
+    for model, grants in permissions.models.items():
         try:
-            grant_model_privileges(model, grants, client)
+            grant_model_privileges(model, [g.model_dump() for g in grants], client)
         except NotFound:
             done["models_missing"].append(model)
             continue

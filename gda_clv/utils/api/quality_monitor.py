@@ -9,42 +9,32 @@ schedule. Idempotent: created when absent, updated (same dashboard) when present
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from dataclasses import dataclass
+from typing import Any
 
 from gda_clv.errors import ConfigError
 from gda_clv.names import AS_OF
 from gda_clv.utils.api.client import denied, workspace_client
+from gda_clv.utils.config_schema import DeploymentConfig
 from gda_clv.utils.workspace_paths import workspace_root
 
-
-class _Defaults(TypedDict):
-    schedule: str
-    timezone: str
-    granularities: list[str]
-    slicing_exprs: list[str]
-
-
-DEFAULTS = _Defaults(schedule="0 0 9 * * ?", timezone="UTC", granularities=["1 day"], slicing_exprs=["value_tier"])
-KEYS = {*DEFAULTS, "output_schema", "warehouse_id"}
 NEEDED = ("USE CATALOG and USE SCHEMA, SELECT and MANAGE (or ownership) on the table {table}, "
           "and CREATE TABLE on the schema {schema}")
 
 
 @dataclass(frozen=True)
 class MonitorSpec:
-    """What the monitor of one environment must look like."""
+    """What the monitor of one environment must look like (:func:`monitor_spec` builds it from the config)."""
 
     table_name: str
     output_schema_name: str
     assets_dir: str
-    schedule: str = DEFAULTS["schedule"]
-    timezone: str = DEFAULTS["timezone"]
-    granularities: list[str] = field(default_factory=lambda: list(DEFAULTS["granularities"]))
-    slicing_exprs: list[str] = field(default_factory=lambda: list(DEFAULTS["slicing_exprs"]))
-    emails: list[str] = field(default_factory=list)
-    warehouse_id: str | None = None
+    schedule: str
+    timezone: str
+    granularities: list[str]
+    slicing_exprs: list[str]
+    emails: list[str]
+    warehouse_id: str | None
 
     def fields(self) -> dict[str, Any]:
         """Keyword arguments of both ``quality_monitors.create`` and ``.update``."""
@@ -66,29 +56,20 @@ class MonitorSpec:
         }
 
 
-def monitor_spec(env: str, settings: Mapping[str, Any], table_name: str) -> MonitorSpec:
+def monitor_spec(env: str, settings: DeploymentConfig, table_name: str) -> MonitorSpec:
     """The spec from an environment's validated ``deployment`` section and the predictions table's full name.
 
-    Raises ConfigError for an unknown ``deployment.quality_monitor`` key or a table name without catalog and schema.
+    Raises ConfigError for a table name without catalog and schema.
     """
-    own = dict(settings.get("quality_monitor") or {})
-    unknown = sorted(set(own) - KEYS)
-    if unknown:
-        raise ConfigError(f"conf/environments/{env}.yml: deployment.quality_monitor.{unknown[0]} is not a known "
-                          f"setting; allowed: {sorted(KEYS)}")
-    for key in ("granularities", "slicing_exprs"):
-        if key in own and not (isinstance(own[key], list) and all(isinstance(v, str) for v in own[key])):
-            raise ConfigError(f"conf/environments/{env}.yml: deployment.quality_monitor.{key} must be a list of "
-                              f"strings, got {own[key]!r}")
+    own = settings.quality_monitor
     if table_name.count(".") != 2:
         raise ConfigError(f"environment '{env}': the predictions table '{table_name}' needs a Unity Catalog name "
                           "catalog.schema.table for Lakehouse Monitoring; set tables.catalog and tables.schema")
-    emails = (settings.get("notifications") or {}).get("on_failure") or []
     return MonitorSpec(
-        table_name=table_name,
-        output_schema_name=own.pop("output_schema", None) or table_name.rsplit(".", 1)[0],
-        assets_dir=f"{workspace_root(env, settings)}/monitoring",
-        emails=[str(e) for e in emails], **own,
+        table_name=table_name, output_schema_name=own.output_schema or table_name.rsplit(".", 1)[0],
+        assets_dir=f"{workspace_root(env, settings)}/monitoring", schedule=own.schedule, timezone=own.timezone,
+        granularities=list(own.granularities), slicing_exprs=list(own.slicing_exprs),
+        emails=list(settings.notifications.get("on_failure", [])), warehouse_id=own.warehouse_id,
     )
 
 

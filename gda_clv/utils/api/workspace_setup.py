@@ -18,7 +18,8 @@ from gda_clv.utils.api.permissions import apply_env_permissions
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `gda-clv workspace-setup` (``--env`` is the environment to set up)."""
     parser.add_argument("--environments-dir", type=Path, default=Path("conf/environments"),
-                        help="folder of the environment files (default: conf/environments)")
+                        help="folder of the environment files; its parent holds base.yml and models/ "
+                             "(default: conf/environments)")
 
 
 def run_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,24 +24,18 @@ from typing import Any
 from gda_clv.errors import ConfigError
 from gda_clv.utils.bundle_check import check_bundle
 from gda_clv.utils.commit import require_git_head
+from gda_clv.utils.config_schema import UUID, DeployableConfig
 from gda_clv.utils.dashboard import bundle_dashboards
 from gda_clv.utils.dbx_utils import JobFactory, reorder_dict, task_keys
 from gda_clv.utils.job_gen.bundle import BUNDLE_ROOT_FROM_RESOURCES, CORE_WHEEL, bundle_files
 from gda_clv.utils.job_gen.dbx_check import check_with_dbx
 from gda_clv.utils.job_gen.dbx_files import dbx_project_text, deployment_text
-from gda_clv.utils.job_gen.inputs import (
-    SETTINGS_OPTIONAL,
-    SETTINGS_REQUIRED,
-    UUID,
-    load_settings,
-    load_templates,
-    setup_entry_points,
-)
+from gda_clv.utils.job_gen.inputs import load_settings, load_templates, setup_entry_points
 from gda_clv.utils.job_gen.structure import PAUSE_STATUSES, structure_errors
 from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 
 
-def render(templates: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],
+def render(templates: Mapping[str, Any], settings: Mapping[str, DeployableConfig],
            commit: str) -> dict[str, list[dict[str, Any]]]:
     """{env: workflow dicts} for every environment named in the templates; ``settings``: {env: load_settings}."""
     return {env: JobFactory(templates, env, settings[env], commit).build_all() for env in templates["environments"]}
@@ -64,7 +58,7 @@ def generate(root: Path, templates_path: Path, conf_dir: Path, out: Path, bundle
         if errors:
             raise ConfigError("\n".join(f"environment '{env}', {error}" for error in errors))
     bundle = bundle_files(templates, workflows, settings)
-    dashboards, targets = bundle_dashboards(root, conf_dir, settings)
+    dashboards, targets = bundle_dashboards(root, settings)
     if targets:
         bundle.update({**dashboards, "resources/dashboards.yml": HEADER + dump_yaml({"targets": targets})})
     check_bundle(bundle)
@@ -96,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `gda-clv job-gen`."""
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (setup.py, job files)")
     parser.add_argument("--templates", type=Path, help="default: ROOT/conf/templates.yml")
-    parser.add_argument("--environments-dir", type=Path, help="default: ROOT/conf/environments")
+    parser.add_argument("--environments-dir", type=Path,
+                        help="default: ROOT/conf/environments (its parent holds base.yml and models/)")
     parser.add_argument("--out", type=Path, help="default: ROOT/conf/deployment.yml")
     parser.add_argument("--bundle-dir", type=Path, help="default: ROOT/conf/bundle")
     parser.add_argument("--no-bundle", action="store_true", help="do not write the Asset Bundle")
@@ -125,6 +120,6 @@ def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
 __all__ = ["JobFactory", "reorder_dict", "generate", "render", "structure_errors", "check_bundle",
            "check_with_dbx", "add_arguments", "run_from_args",
            # moved to the submodules, importable here as before
-           "BUNDLE_ROOT_FROM_RESOURCES", "CORE_WHEEL", "HEADER", "PAUSE_STATUSES", "SETTINGS_OPTIONAL",
-           "SETTINGS_REQUIRED", "UUID", "bundle_files", "dbx_project_text", "deployment_text", "dump_yaml",
+           "BUNDLE_ROOT_FROM_RESOURCES", "CORE_WHEEL", "HEADER", "PAUSE_STATUSES", "UUID", "bundle_files",
+           "dbx_project_text", "deployment_text", "dump_yaml",
            "load_settings", "load_templates", "setup_entry_points"]

@@ -5,6 +5,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gda_clv.utils.config_schema import DeployableConfig
 from gda_clv.utils.dbx_utils import to_bundle_job
 from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 from gda_clv.utils.workspace_paths import bundle_artifact_path
@@ -26,7 +27,7 @@ def _bundle_paths(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def bundle_files(templates: Mapping[str, Any], workflows: Mapping[str, list[dict[str, Any]]],
-                 settings: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+                 settings: Mapping[str, DeployableConfig]) -> dict[str, str]:
     """{relative path under the bundle folder: content}: databricks.yml with targets (each with its artifact path
     on the environment's volume), resources/<workflow>.yml. No ``artifacts`` build: the CLI uploads the wheel the
     tasks reference (``dist/*.whl``, built once by ``make wheel`` or promoted by CD) to ``workspace.artifact_path``."""

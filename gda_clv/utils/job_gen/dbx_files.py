@@ -5,11 +5,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from gda_clv.utils.config_schema import DeployableConfig
 from gda_clv.utils.job_gen.yaml_text import HEADER, dump_yaml
 from gda_clv.utils.workspace_paths import dbx_artifact_location, workspace_root
 
 
-def dbx_project_text(settings: Mapping[str, Mapping[str, Any]]) -> str:
+def dbx_project_text(settings: Mapping[str, DeployableConfig]) -> str:
     """.dbx/project.json (what `dbx configure` writes): per environment, dbx's storage experiment under the
     workspace root and its artifact location on the environment's Unity Catalog volume."""
     environments = {env: {"profile": "DEFAULT", "storage_type": "mlflow", "properties": {

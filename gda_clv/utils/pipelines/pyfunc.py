@@ -110,7 +110,7 @@ def _name_kwarg(name: str) -> dict[str, str]:
 
 
 def log_pyfunc_model(
-    model: Any,
+    model: FrequencyModel | GammaGammaModel,
     kind: str,
     input_example: pd.DataFrame,
     name: str = "model",
@@ -156,3 +156,4 @@ def unwrap_model(pyfunc_model: Any) -> Any:
     if not isinstance(inner, FrequencyPyfunc | MonetaryPyfunc):
         raise ModelError(f"The loaded model is a {type(inner).__name__}, not a gda_clv frequency/monetary model.")
     return inner.model
+

@@ -12,7 +12,6 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from gda_clv.errors import ConfigError
 from gda_clv.utils.pipelines.output_files import files_for, join_path, normalise_root
 
 COMPLETE_MARKER = "_COMPLETE"
@@ -62,14 +61,19 @@ def write_run_files(
     return InferenceOutput(folder, parquet_path, csv_path, ())
 
 
+def check_keep_last(keep_last: int) -> None:
+    """Raise ``ValueError`` unless at least one run is kept."""
+    if keep_last < 1:
+        raise ValueError(f"keep_last must be at least 1, got {keep_last}")
+
+
 def publish_run(output_path: str, run_folder: str, keep_last: int = 5, dbutils: Any = None) -> tuple[str, ...]:
     """Make ``run_folder`` the newest complete run (``_COMPLETE``, then ``LATEST``) and keep the last N runs.
 
     Returns the removed ``date/run`` paths.
-    Raises ConfigError when keep_last is below 1.
+    Raises ValueError when keep_last is below 1 (the config's ``output.keep_last`` is checked by its schema).
     """
-    if keep_last < 1:
-        raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
+    check_keep_last(keep_last)
     root = normalise_root(output_path)
     files = files_for(root, dbutils)
     files.write_text(join_path(run_folder, COMPLETE_MARKER), dt.datetime.now(dt.timezone.utc).isoformat())

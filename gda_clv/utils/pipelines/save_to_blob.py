@@ -24,17 +24,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark.sql import DataFrame
 
-from gda_clv.errors import ConfigError
 from gda_clv.utils.commit import get_commit_id
 from gda_clv.utils.pipelines.output_files import files_for, join_path
 from gda_clv.utils.pipelines.run_folders import (
     COMPLETE_MARKER,
     LATEST_FILE,
     InferenceOutput,
+    check_keep_last,
     cleanup_old_runs,
     latest_run_folder,
     list_runs,
@@ -62,10 +63,9 @@ def save_inference_to_blob_storage(
     The run becomes visible (``_COMPLETE`` marker, ``LATEST`` pointer) only after every file is
     written, so a write that fails midway leaves the previous runs and ``LATEST`` as they were.
 
-    Raises ``ConfigError`` when ``keep_last`` is below 1.
+    Raises ``ValueError`` when ``keep_last`` is below 1, before anything is written.
     """
-    if keep_last < 1:
-        raise ConfigError(f"output.keep_last must be at least 1, got {keep_last}")
+    check_keep_last(keep_last)
     written = write_run_files(predictions, output_path, run_id, run_time=run_time, write_csv=write_csv,
                               dbutils=dbutils)
     removed = publish_run(output_path, written.run_folder, keep_last, dbutils)
@@ -79,7 +79,7 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def save_meta_to_blob_storage(meta: dict[str, Any], run_folder: str, dbutils: Any = None) -> str:
+def save_meta_to_blob_storage(meta: Mapping[str, object], run_folder: str, dbutils: Any = None) -> str:
     """Write the lineage ``meta`` as ``lineage.json`` in ``run_folder``; returns its path.
 
     ``meta`` is what the caller knows (commit id, models, as-of, row counts, config hash, source

@@ -9,7 +9,7 @@ import pytest
 
 from gda_clv.data import scoring
 from gda_clv.data.scoring import ModelRef, ScoringSpec
-from gda_clv.errors import ConfigError, DataError
+from gda_clv.errors import DataError
 from gda_clv.models._lifetimes import lifetimes, quiet
 from gda_clv.models.frequency import FrequencyModel
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -55,7 +55,7 @@ def lifetimes_fitters():
 def scored(spark, cdnow, models) -> pd.DataFrame:
     features = spark.createDataFrame(cdnow[["customer_id", "as_of", "frequency", "recency", "T", "monetary_value"]])
     spec = ScoringSpec(horizons_days=(30, 90, 365), horizon_months=12, discount_rate=0.01, freq="W", month_days=None)
-    out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF)
+    out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF).frame
     return out.toPandas().sort_values("customer_id").set_index("customer_id")
 
 
@@ -107,23 +107,24 @@ def test_one_time_buyers_get_population_mean_spend(scored) -> None:
     assert np.allclose(one_timers["expected_avg_spend"], population_mean, rtol=1e-12)
 
 
-def test_identical_inputs_are_scored_once(spark, models, capsys) -> None:
-    """5 customers, 2 distinct input tuples: the model runs on the distinct tuples, the scores are joined back."""
+def test_identical_inputs_are_scored_once_and_spend_is_each_customers_own(spark, models, capsys) -> None:
+    """6 customers, 2 distinct (frequency, recency, T): the model scores 2 tuples, the scores are joined back and
+    each customer's spend follows its own monetary value; no Python worker (mapInPandas) is in the plan."""
     rows = [(f"c{i}", AS_OF, 2.0, 10.0, 30.0, 25.0) for i in range(3)] + [
-        (f"d{i}", AS_OF, 0.0, 0.0, 30.0, 0.0) for i in range(2)
+        ("e0", AS_OF, 2.0, 10.0, 30.0, 50.0), *[(f"d{i}", AS_OF, 0.0, 0.0, 30.0, 0.0) for i in range(2)]
     ]
     features = spark.createDataFrame(rows, "customer_id string, as_of date, frequency double, recency double, "
                                            "T double, monetary_value double")
-    out = scoring.score_customers(features, *models, ScoringSpec(freq="W"), FREQ_REF, MON_REF)
-    out.explain()
-    plan = capsys.readouterr().out
-    model_input = plan[plan.index("MapInPandas"):]
-    assert "HashAggregate(keys=[frequency" in model_input  # distinct tuples feed the model
-    assert scoring.distinct_inputs(features).count() == 2
-    rows_out = out.collect()
-    assert len(rows_out) == 5
-    by_id = {r.customer_id: r.clv for r in rows_out}
-    assert by_id["c0"] == by_id["c1"] == by_id["c2"] > by_id["d0"] == by_id["d1"] > 0
+    result = scoring.score_customers(features, *models, ScoringSpec(freq="W"), FREQ_REF, MON_REF)
+    assert (result.customers, result.distinct_tuples) == (6, 2)
+    result.frame.explain()
+    assert "MapInPandas" not in capsys.readouterr().out
+    by_id = {r.customer_id: r for r in result.frame.collect()}
+    assert len(by_id) == 6
+    assert by_id["c0"].clv == by_id["c1"].clv == by_id["c2"].clv > by_id["d0"].clv == by_id["d1"].clv > 0
+    assert by_id["e0"].p_alive == by_id["c0"].p_alive and by_id["e0"].clv > by_id["c0"].clv
+    spend = models[1].expected_average_spend(np.array([2.0, 2.0]), np.array([25.0, 50.0]))
+    assert [by_id["c0"].expected_avg_spend, by_id["e0"].expected_avg_spend] == list(spend)
 
 
 def test_days_become_model_periods() -> None:
@@ -145,11 +146,9 @@ def test_value_tiers_follow_quantiles(spark, scored) -> None:
 
 def test_tier_labels_must_match_quantiles(spark) -> None:
     frame = spark.createDataFrame([(1.0,)], "clv double")
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ValueError) as err:
         scoring.assign_value_tiers(frame, [0.5], ["low", "mid", "high"])
-    assert str(err.value) == (
-        "projection.tier_labels needs one more entry than projection.tier_quantiles (1 quantiles, 3 labels)"
-    )
+    assert str(err.value) == "labels needs one more entry than thresholds (1 thresholds, 3 labels)"
 
 
 def test_missing_feature_columns_are_named(spark, models) -> None:
@@ -162,13 +161,13 @@ def test_missing_feature_columns_are_named(spark, models) -> None:
     )
 
 
-def test_bad_spec_values_are_config_errors() -> None:
-    with pytest.raises(ConfigError) as err:
+def test_bad_spec_values_are_refused() -> None:
+    with pytest.raises(ValueError) as err:
         ScoringSpec(freq="H")
-    assert str(err.value) == "data.freq must be one of D, W, M (got 'H')."
-    with pytest.raises(ConfigError) as err:
+    assert str(err.value) == "freq must be one of D, W, M, got 'H'"
+    with pytest.raises(ValueError) as err:
         ScoringSpec(horizons_days=(30, 0))
-    assert str(err.value) == "projection.horizons_days must be positive numbers of days (got [30, 0])."
+    assert str(err.value) == "horizons_days must be positive numbers of days, got [30, 0]"
 
 
 def test_extreme_histories_get_finite_scores(spark) -> None:
@@ -183,7 +182,7 @@ def test_extreme_histories_get_finite_scores(spark) -> None:
         FrequencyModel.from_dict({"type": "mbgnbd", "params": {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}}),
         FrequencyModel.from_dict({"type": "bgnbd", "params": {"r": 2.0, "alpha": 0.1, "a": 3.0, "b": 0.1}}),
     ):
-        scored = scoring.score_customers(features, frequency_model, gg, spec, FREQ_REF, MON_REF)
+        scored = scoring.score_customers(features, frequency_model, gg, spec, FREQ_REF, MON_REF).frame
         scoring.check_finite(scored, spec)
         values = scored.toPandas()[scoring.score_columns(spec)].to_numpy(float)
         assert np.isfinite(values).all(), frequency_model
@@ -196,7 +195,7 @@ def test_non_finite_scores_fail_with_the_inputs_named(spark, models) -> None:
     )
     on_bound = GammaGammaModel.from_dict({"type": "gamma_gamma", "params": {"p": 6.0, "q": 1.0, "v": 15.0}})
     spec = ScoringSpec(horizons_days=(30,), freq="W")
-    scored = scoring.score_customers(features, models[0], on_bound, spec, FREQ_REF, MON_REF)
+    scored = scoring.score_customers(features, models[0], on_bound, spec, FREQ_REF, MON_REF).frame
     with pytest.raises(DataError) as err:
         scoring.check_finite(scored, spec)
     message = str(err.value)  # q = 1: p*v/(q-1) is infinite, and 0 * inf is NaN for the repeat buyer
@@ -209,7 +208,7 @@ def test_the_clv_month_is_a_twelfth_of_the_year_of_the_day_horizons(spark, cdnow
     """Default (projection.month calendar): 12 CLV months undiscounted = expected purchases in 365.25 days x spend."""
     features = spark.createDataFrame(cdnow[["customer_id", "as_of", "frequency", "recency", "T", "monetary_value"]])
     spec = ScoringSpec(horizons_days=(365,), horizon_months=12, discount_rate=0.0, freq="W")
-    out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF).toPandas()
+    out = scoring.score_customers(features, *models, spec, FREQ_REF, MON_REF).frame.toPandas()
     bgnbd = models[0]
     year = bgnbd.expected_purchases(365.25 / 7, out["frequency"], out["recency"], out["T"])
     np.testing.assert_allclose(out["clv"], year * out["expected_avg_spend"], rtol=1e-9)

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
-from gda_clv.errors import ConfigError
 from gda_clv.models.clv import customer_lifetime_value, periods_per_month
 from gda_clv.models.frequency import make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -42,7 +41,7 @@ def test_multiplier_divides_periods_per_month() -> None:
     assert periods_per_month("W") == 4.345
 
 
-def test_unknown_freq_names_the_field() -> None:
-    with pytest.raises(ConfigError) as err:
+def test_unknown_freq_names_the_argument() -> None:
+    with pytest.raises(ValueError) as err:
         periods_per_month("Y")
-    assert str(err.value) == "data.freq must be one of W, M, D, H for CLV (got 'Y')."
+    assert str(err.value) == "freq must be one of W, M, D, H for CLV, got 'Y'"

@@ -10,7 +10,7 @@ import pytest
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.datasets import load_cdnow_summary
 
-from gda_clv.errors import ConfigError, DataError, ModelError
+from gda_clv.errors import DataError, ModelError
 from gda_clv.models._fitting import Attempt, fit_with_retries
 from gda_clv.models.bgnbd import bgnbd_objective
 from gda_clv.models.compress import compress
@@ -133,16 +133,17 @@ def test_to_lifetimes_supports_lifetimes_matrix_and_data(cdnow: pd.DataFrame) ->
     assert fitter.predict(5, 2, 30.0, 38.0) == pytest.approx(float(model.expected_purchases(5, 2, 30.0, 38.0)[()]))
 
 
-def test_unknown_type_names_the_config_field() -> None:
-    with pytest.raises(ConfigError) as err:
+def test_unknown_type_names_the_argument() -> None:
+    """An argument check for notebook callers; the config's model.frequency.type is checked by its schema."""
+    with pytest.raises(ValueError) as err:
         make_frequency_model("bgbd", 0.0)
-    assert str(err.value) == "model.frequency.type must be one of bgnbd, mbgnbd, pareto_nbd (got 'bgbd')."
+    assert str(err.value) == "type must be one of bgnbd, mbgnbd, pareto_nbd, got 'bgbd'"
 
 
-def test_negative_penalizer_is_a_config_error() -> None:
-    with pytest.raises(ConfigError) as err:
+def test_negative_penalizer_is_refused() -> None:
+    with pytest.raises(ValueError) as err:
         make_frequency_model("bgnbd", -1.0)
-    assert str(err.value) == "model.frequency.penalizer must be a number >= 0 (got -1.0)."
+    assert str(err.value) == "penalizer must be a number >= 0, got -1.0"
 
 
 def test_recency_above_t_is_a_data_error() -> None:

@@ -73,6 +73,19 @@ def test_expected_average_spend_equals_lifetimes_including_one_time_buyers(repea
     assert model.expected_average_spend(0, 0)[()] == pytest.approx(p * v / (q - 1))
 
 
+def test_spend_line_is_the_weighted_mean_of_population_mean_and_own_spend(repeat: pd.DataFrame) -> None:
+    """What Spark scoring applies per customer: base(x) + slope(x) * m, equal to lifetimes for any m."""
+    model = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+    p, q, v = model.param_array()
+    f = np.array([0.0, 1.0, 5.0])
+    base, slope = model.spend_line(f)
+    np.testing.assert_allclose(slope, p * f / (p * f + q - 1), rtol=1e-15)
+    assert base[0] == pytest.approx(p * v / (q - 1)) and slope[0] == 0.0
+    m = np.array([12.0, 20.0, 35.5])
+    np.testing.assert_allclose(base + slope * m, model.to_lifetimes().conditional_expected_average_profit(f, m),
+                               rtol=1e-12)
+
+
 def test_round_trip_through_json(repeat: pd.DataFrame) -> None:
     model = GammaGammaModel(0.001).fit(repeat["frequency"], repeat["monetary_value"])
     back = GammaGammaModel.from_dict(json.loads(json.dumps(model.to_dict())))

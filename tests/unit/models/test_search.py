@@ -50,7 +50,7 @@ def test_optuna_missing_is_a_config_error(features: pd.DataFrame, monkeypatch: p
 
 
 def test_unknown_backend_names_the_field(features: pd.DataFrame) -> None:
-    with pytest.raises(ConfigError, match=r"model.monetary.tuning.backend must be one of hyperopt, optuna"):
+    with pytest.raises(ValueError, match=r"backend must be one of hyperopt, optuna, got 'skopt'"):
         tune_monetary(features.assign(weight=1.0), (1e-4, 0.1), 2, backend="skopt")
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gda_clv.errors import ConfigError, DataError, ModelError
+from gda_clv.errors import DataError, ModelError
 from gda_clv.models.compress import compress
 from gda_clv.models.frequency import make_frequency_model
 from gda_clv.models.gamma_gamma import GammaGammaModel
@@ -95,16 +95,17 @@ def test_dollars_and_cents_give_the_same_spend_at_every_penalizer(features: pd.D
         np.testing.assert_allclose(spend_cents / 100, spend, rtol=1e-9)
 
 
-def test_bad_settings_name_the_fields(features: pd.DataFrame) -> None:
-    with pytest.raises(ConfigError) as err:
+def test_bad_arguments_are_named(features: pd.DataFrame) -> None:
+    """Argument checks for notebook callers; the config's tuning keys are checked by its schema."""
+    with pytest.raises(ValueError) as err:
         tune_frequency(compress(features, KEYS), ["bgnbd"], (0.1, 0.01), 5)
-    assert str(err.value) == (
-        "model.frequency.tuning.penalizer_min must be >= 0 and below model.frequency.tuning.penalizer_max "
-        "(got 0.1, 0.01)."
-    )
-    with pytest.raises(ConfigError) as err:
+    assert str(err.value) == "penalizer_range must be (low, high) with 0 <= low < high, got (0.1, 0.01)"
+    with pytest.raises(ValueError) as err:
         tune_frequency(compress(features, KEYS), ["bgnbd"], (1e-4, 0.01), 5, loss="mse")
-    assert str(err.value) == "tuning.loss must be one of rmse, mae (got 'mse')."
+    assert str(err.value) == "loss must be one of rmse, mae, got 'mse'"
+    with pytest.raises(ValueError) as err:
+        tune_frequency(compress(features, KEYS), [], (1e-4, 0.01), 5)
+    assert str(err.value) == "types must list some of bgnbd, mbgnbd, pareto_nbd, got []"
     with pytest.raises(DataError) as err:
         tune_frequency(features[["frequency_cal"]], ["bgnbd"], (1e-4, 0.01), 5)
     assert str(err.value).startswith("Cannot tune the frequency model: missing columns ['recency_cal', 'T_cal',")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from pathlib import Path
 
 import pytest
@@ -193,17 +194,24 @@ def test_the_schema_holds_no_defaults_and_the_shipped_files_set_every_key() -> N
 
     from gda_clv.utils.config_schema import Config
 
+    def models(annotation: object) -> list[type[BaseModel]]:  # the models in a field: lists, mappings, unions
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [annotation]
+        return [model for arg in typing.get_args(annotation) for model in models(arg)]
+
     def fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, bool]]:
         found = []
         for name, field in model.model_fields.items():
             key = f"{prefix}{field.alias or name}"
             found.append((key, field.is_required()))
-            inner = field.annotation
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
+            for inner in models(field.annotation):
                 found += fields(inner, f"{key}.")
         return found
 
-    with_defaults = [key for key, required in fields(Config) if not required]
+    found = fields(Config)
+    assert {"deployment.access_control.service_principal_name", "deployment.permissions.models.privileges"} <= \
+        {key for key, _ in found}  # entries of lists and mappings are walked too
+    with_defaults = [key for key, required in found if not required]
     assert with_defaults == []
     load_config("local", SHIPPED)  # and the shipped files give every key a value
 
@@ -229,6 +237,96 @@ def test_yaml_is_read_by_one_function() -> None:
                      if any(f"yaml.{call}(" in p.read_text() for call in ("safe_load", "load", "full_load")))
     # dbx_reader.py runs inside dbx's own venv, where gda_clv is not installed.
     assert readers == ["utils/config_utils.py", "utils/job_gen/dbx_reader.py"]
+
+
+# ---- the deployment section (issue 14: typed, checked once, in the schema) ----
+
+def test_shipped_environments_have_a_typed_deployment_section() -> None:
+    local, dev = load_config("local", SHIPPED).deployment, load_config("dev", SHIPPED).deployment
+    assert local.job_name_prefix is None and local.workspace.volume is None  # base.yml: not deployable
+    assert dev.job_name_prefix == "dev-" and dev.pause_schedules is True
+    assert dev.workspace.volume == "/Volumes/gda_dev/clv/clv_files" and dev.workspace.regions == ["NOAM"]
+    assert dev.access_control[0].model_dump() == {
+        "service_principal_name": "00000000-0000-0000-0000-00000000d001", "permission_level": "IS_OWNER"}
+    assert dev.quality_monitor.granularities == ["1 day"]  # a default of conf/base.yml under the env's own keys
+    assert dev.dashboard.warehouse_id == "1111111111d00001" and local.dashboard.warehouse_id is None
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("deployment.access_control=[{service_principal_name: deployer, permission_level: IS_OWNER}]",
+     "'deployment.access_control.0.service_principal_name': 'deployer' is not a UUID; it must be the service "
+     "principal's application id"),
+    ("deployment.access_control=[{group_name: g, permission_level: CAN_READ}]",
+     "'deployment.access_control.0': permission_level 'CAN_READ' is not a permission on a job; use one of CAN_VIEW, "
+     "CAN_MANAGE_RUN, IS_OWNER, CAN_MANAGE"),
+    ("deployment.permissions.experiment=[{group_name: g, permission_level: CAN_VIEW}]",
+     "'deployment.permissions.experiment.0': permission_level 'CAN_VIEW' is not a permission on an experiment; use "
+     "one of CAN_READ, CAN_EDIT, CAN_MANAGE"),
+    ("deployment.access_control=[{group_name: g, user_name: u, permission_level: CAN_VIEW}]",
+     "'deployment.access_control.0': each entry needs exactly one of user_name, group_name, service_principal_name"),
+    ("deployment.access_control=[{group_name: g, permission_level: CAN_VIEW, level: x}]",
+     "unknown key 'deployment.access_control.0.level'; allowed under 'deployment.access_control.0': group_name, "
+     "permission_level, service_principal_name, user_name"),
+    ("deployment.permissions.experiment=[{service_principal_name: sp, permission_level: CAN_READ}]",
+     "'deployment.permissions.experiment.0.service_principal_name': 'sp' is not a UUID"),
+    ("deployment.permissions.models={clv_frequency: [{principal: g, privileges: [EXECUTE]}]}",
+     "'deployment.permissions.models.clv_frequency': 'clv_frequency' is not a Unity Catalog model name "
+     "catalog.schema.model"),
+    ("deployment.permissions.models={a.b.c: [{principal: g, privileges: [READ]}]}",
+     "'deployment.permissions.models.a.b.c.0.privileges.0' must be one of 'ALL_PRIVILEGES', 'APPLY_TAG', 'EXECUTE' "
+     "or 'MANAGE', got 'READ'"),
+    ("deployment.notifications={on_failure: [oncall]}",
+     "'deployment.notifications.on_failure.0': 'oncall' is not an e-mail address"),
+    ("deployment.webhook_notifications={on_fail: [00000000-0000-0000-0000-00000000da01]}",
+     "unknown key 'deployment.webhook_notifications.on_fail'; allowed under 'deployment.webhook_notifications': "
+     "'on_start', 'on_success', 'on_failure'"),
+    ("deployment.workspace.root=Shared/gda_clv", "'deployment.workspace.root': 'Shared/gda_clv' must be an absolute "
+                                                 "workspace path like /Shared/x"),
+    ("deployment.workspace.volume=dbfs:/FileStore/clv", "'deployment.workspace.volume': 'dbfs:/FileStore/clv' must be "
+                                                        "a Unity Catalog volume /Volumes/<catalog>/<schema>/<volume>"),
+    ("deployment.dashboard.warehouse_id=my-warehouse", "'deployment.dashboard.warehouse_id': 'my-warehouse' is not a "
+                                                       "SQL warehouse id (16 hex digits"),
+    ("deployment.dashboard={warehouse_id: null, parent_path: /Shared/d, embed_credentials: false}",
+     "'deployment.dashboard': warehouse_id is needed (the SQL warehouse the dashboard queries with)"),
+    ("deployment.quality_monitor.granularities=[]", "'deployment.quality_monitor.granularities' needs at least 1 "
+                                                    "entry, got []"),
+    ("deployment.cluster_sizes={small: 2}", "'deployment.cluster_sizes.small' must be a mapping of keys, got 2"),
+    ("deployment.remove_tasks={clv-scoring: monitor}", "'deployment.remove_tasks.clv-scoring' must be a list"),
+])
+def test_a_bad_deployment_value_names_the_key_the_fix_and_its_origin(setting: str, expected: str) -> None:
+    message = _error(SHIPPED, setting)
+    assert expected in message and message.endswith(f"(from --set {setting})")
+
+
+# ---- constraints that lower layers re-checked, now only in the schema (issue 14: checked once) ----
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ("model.registry.gate.mode=strict", "'model.registry.gate.mode' must be one of 'disabled', 'dry_run' or "
+                                        "'enabled', got 'strict'"),
+    ("model.registry.gate.tolerance=-1", "'model.registry.gate.tolerance' must be at least 0"),
+    ("model.registry.gate.tolerance=.nan", "'model.registry.gate.tolerance' must be a finite number, got nan"),
+    ("data.source.format=csv", "'data.source': path is required for format csv: set data.source.path to a file or "
+                               "folder path"),
+    ("model.frequency.tuning.types=[]", "'model.frequency.tuning.types' needs at least 1 entry, got []"),
+    ("projection.horizons_days=[30, 0]", "'projection.horizons_days.1' must be greater than 0, got 0"),
+    ("data.freq_multiplier=0", "'data.freq_multiplier' must be greater than 0, got 0"),
+    ("data.freq=Q", "'data.freq' must be one of 'D', 'W' or 'M', got 'Q'"),
+    ("data.outliers.rule=winsorise", "'data.outliers.rule' must be one of 'none', 'cap' or 'drop_customers'"),
+    ("data.outliers.quantile=1", "'data.outliers.quantile' must be less than 1"),
+    ("model.frequency.type=bgbd", "'model.frequency.type' must be one of 'bgnbd', 'mbgnbd' or 'pareto_nbd'"),
+    ("model.frequency.penalizer=-1", "'model.frequency.penalizer' must be at least 0"),
+    ("model.monetary.tuning.loss=mse", "'model.monetary.tuning.loss' must be one of 'rmse' or 'mae', got 'mse'"),
+    ("model.monetary.tuning.backend=skopt", "'model.monetary.tuning.backend' must be one of 'hyperopt' or 'optuna'"),
+    ("model.frequency.tuning.max_evals=-1", "'model.frequency.tuning.max_evals' must be at least 0"),
+    ("projection.horizon_months=0", "'projection.horizon_months' must be greater than 0, got 0"),
+    ("output.keep_last=0", "'output.keep_last' must be greater than 0, got 0"),
+    ("runtime.metastore_url=mysql://db/metastore", "'runtime.metastore_url': 'mysql://db/metastore' is not a "
+                                                   "jdbc:postgresql:// URL; leave it null for the embedded Derby"),
+    ("projection.tier_labels=[low, high]", "'projection': tier_labels needs one more entry than tier_quantiles"),
+])
+def test_the_schema_is_the_one_home_of_each_constraint(setting: str, expected: str) -> None:
+    message = _error(SHIPPED, setting, env="local")
+    assert expected in message and f"--set {setting})" in message  # the origins of the keys it names
 
 
 def test_spark_master_must_be_a_local_one_gda_clv_can_start(conf: Path) -> None:

@@ -5,6 +5,7 @@ import pytest
 
 from gda_clv.errors import ConfigError
 from gda_clv.utils.dbx_utils import JobFactory, remove_task, reorder_dict
+from tests.unit.utils.deployment import deployable
 
 WORKFLOW = {
     "name": "wf",
@@ -61,12 +62,11 @@ TEMPLATES = {
     }},
 }
 SETTINGS = {"job_name_prefix": "t-", "spark_version": "16.4.x-cpu-ml-scala2.12",
-            "cluster_sizes": {"big": {"node_type_id": "n", "num_workers": 3}}, "pause_schedules": True,
-            "remove_tasks": {}}
+            "cluster_sizes": {"big": {"node_type_id": "n", "num_workers": 3}}, "pause_schedules": True}
 
 
 def test_job_factory_builds_one_workflow() -> None:
-    workflow = JobFactory(TEMPLATES, "staging", SETTINGS, "abc").build("w")
+    workflow = JobFactory(TEMPLATES, "staging", deployable(**SETTINGS), "abc").build("w")
     assert workflow == {
         "name": "t-w",
         "tags": {"environment": "staging", "git_commit": "abc", "team": "gda", "workflow": "w"},
@@ -86,11 +86,11 @@ def test_job_factory_builds_one_workflow() -> None:
 
 
 def test_job_factory_removes_tasks_per_environment_and_checks_sizes() -> None:
-    settings = {**SETTINGS, "remove_tasks": {"w": ["prep"]}}
+    settings = deployable(**SETTINGS, remove_tasks={"w": ["prep"]})
     workflow = JobFactory(TEMPLATES, "dev", settings, "abc").build("w")
     assert [t["task_key"] for t in workflow["tasks"]] == ["score"]
     assert "depends_on" not in workflow["tasks"][0]
     with pytest.raises(ConfigError) as info:
-        JobFactory(TEMPLATES, "dev", {**SETTINGS, "cluster_sizes": {"small": {}}}, "abc").build("w")
+        JobFactory(TEMPLATES, "dev", deployable(**{**SETTINGS, "cluster_sizes": {"small": {}}}), "abc").build("w")
     assert str(info.value) == ("workflow 'w', job cluster 'c', field size: 'big' is not defined in "
                                "deployment.cluster_sizes of environment 'dev' (defined: ['small'])")

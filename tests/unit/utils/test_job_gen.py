@@ -221,20 +221,22 @@ def test_unknown_step(project: Path) -> None:
 
 def test_unknown_deployment_setting(project: Path) -> None:
     message = broken(project, "  pause_schedules: true", "  pause_schedule: true", "conf/environments/dev.yml")
-    assert message == (
-        f"{project}/conf/environments/dev.yml: deployment.pause_schedule is not a known setting; allowed: "
-        "['access_control', 'cluster_sizes', 'dashboard', 'job_name_prefix', 'notifications', 'pause_schedules', "
-        "'permissions', 'quality_monitor', 'remove_tasks', 'spark_version', 'webhook_notifications', 'workspace']"
-    )
+    assert "unknown key 'deployment.pause_schedule'; allowed under 'deployment': access_control, cluster_sizes, " \
+        "dashboard, job_name_prefix, notifications, pause_schedules, permissions" in message
+    assert message.endswith(f"(from {project}/conf/environments/dev.yml)")
 
 
 def test_environment_without_deployment_section(project: Path) -> None:
+    """An environment that leaves what conf/base.yml leaves unset cannot be deployed: every such key is named."""
     (project / "conf" / "environments" / "staging.yml").write_text("tables: {}\n")
     with pytest.raises(ConfigError) as info:
         generate(project)
-    assert str(info.value) == (
-        f"{project}/conf/environments/staging.yml: a 'deployment' mapping is needed to deploy environment 'staging'"
-    )
+    message = str(info.value)
+    assert message.startswith("environment 'staging' cannot be deployed: invalid configuration (4 problems):")
+    for key in ("job_name_prefix", "spark_version", "cluster_sizes", "workspace.volume"):
+        assert f"'deployment.{key}': is needed to deploy this environment: set it in its " \
+            f"conf/environments/<env>.yml (conf/environments/dev.yml is an example) (from {project}/conf/base.yml)" \
+            in message
 
 
 # ---- validation 2: the Jobs API models of databricks-bundles ----
@@ -279,26 +281,25 @@ def test_entry_points_read_from_setup_py() -> None:
 def test_service_principal_must_be_an_application_id(project: Path) -> None:
     message = broken(project, "00000000-0000-0000-0000-00000000d001", "gda-clv-dev-deployer",
                      "conf/environments/dev.yml")
-    assert message == (
-        f"{project}/conf/environments/dev.yml: deployment.access_control[0].service_principal_name: "
-        "'gda-clv-dev-deployer' is not a UUID; it must be the service principal's application id (Databricks "
-        "account console > Service principals > Application ID), not its display name"
-    )
+    assert "'deployment.access_control.0.service_principal_name': 'gda-clv-dev-deployer' is not a UUID; it must be " \
+        "the service principal's application id (Databricks account console > Service principals > Application " \
+        "ID), not its display name" in message
+    assert message.endswith(f"(from {project}/conf/environments/dev.yml)")
 
 
 def test_experiment_access_list_service_principal_is_checked_too(project: Path) -> None:
     message = broken(project, "      - {group_name: gda-clv-analysts, permission_level: CAN_READ}",
                      "      - {service_principal_name: analysts-sp, permission_level: CAN_READ}",
                      "conf/environments/staging.yml")
-    assert message.startswith(f"{project}/conf/environments/staging.yml: deployment.permissions.experiment[1]."
-                              "service_principal_name: 'analysts-sp' is not a UUID")
+    assert "'deployment.permissions.experiment.1.service_principal_name': 'analysts-sp' is not a UUID" in message
+    assert message.endswith(f"(from {project}/conf/environments/staging.yml)")
 
 
 def test_shipped_placeholders_validate_and_are_marked() -> None:
     for env in ("dev", "staging", "prod"):
         text = (REPO / "conf" / "environments" / f"{env}.yml").read_text()
         settings = job_gen.load_settings(REPO / "conf" / "environments", env)
-        owner = settings["access_control"][0]["service_principal_name"]
+        owner = settings.access_control[0].model_dump()["service_principal_name"]
         assert job_gen.UUID.match(owner) and owner.startswith("00000000-0000-0000-0000-")
         assert f"{owner}, permission_level: IS_OWNER}}  # REPLACE with the application id" in text
 
@@ -330,8 +331,9 @@ def test_rendered_deployment_bundle_and_env_config_never_use_dbfs_root(project: 
 def test_volume_must_be_a_unity_catalog_volume(project: Path) -> None:
     message = broken(project, "volume: /Volumes/gda_dev/clv/clv_files", "volume: dbfs:/Shared/gda_clv",
                      "conf/environments/dev.yml")
-    assert message == ("deployment.workspace.volume: 'dbfs:/Shared/gda_clv' must be a Unity Catalog volume "
-                       "/Volumes/<catalog>/<schema>/<volume> (DBFS root is disabled on new workspaces)")
+    assert "'deployment.workspace.volume': 'dbfs:/Shared/gda_clv' must be a Unity Catalog volume " \
+        "/Volumes/<catalog>/<schema>/<volume> (DBFS root is disabled on new workspaces)" in message
+    assert message.endswith(f"(from {project}/conf/environments/dev.yml)")
 
 
 # ---- offline bundle check: the CLI's bundle schema and the databricks-bundles models (issue 16) ----
@@ -407,13 +409,17 @@ def test_failure_notifications_render_into_deployment_and_bundle(project: Path) 
 
 
 @pytest.mark.parametrize(("new", "expected"), [
-    ("on_failure: [slack-alerts]", "'slack-alerts' is not a list of notification destination ids"),
-    ("on_failure: 00000000-0000-0000-0000-00000000da01", "is not a list of notification destination ids"),
-    ("on_failur: [00000000-0000-0000-0000-00000000da01]", "webhook_notifications.on_failur is not a job event"),
+    ("on_failure: [slack-alerts]", "'deployment.webhook_notifications.on_failure.0': 'slack-alerts' is not a "
+                                   "notification destination id (a UUID: workspace settings > Notifications"),
+    ("on_failure: 00000000-0000-0000-0000-00000000da01", "'deployment.webhook_notifications.on_failure' must be a "
+                                                          "list"),
+    ("on_failur: [00000000-0000-0000-0000-00000000da01]",
+     "unknown key 'deployment.webhook_notifications.on_failur'; allowed under 'deployment.webhook_notifications': "
+     "'on_start'"),
 ])
 def test_webhook_destinations_are_checked(project: Path, new: str, expected: str) -> None:
     message = broken(project, "on_failure: [00000000-0000-0000-0000-00000000da01]", new, "conf/environments/dev.yml")
-    assert "conf/environments/dev.yml: deployment.webhook_notifications." in message and expected in message
+    assert expected in message and message.endswith(f"(from {project}/conf/environments/dev.yml)")
 
 
 def test_failure_notifications_pass_dbx_reader(project: Path) -> None:
@@ -443,7 +449,11 @@ def test_dashboard_is_a_bundle_resource_per_environment(project: Path) -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
-    ('warehouse_id: "1111111111d00001"', 'warehouse: "1111111111d00001"', "deployment.dashboard needs warehouse_id"),
+    ('warehouse_id: "1111111111d00001"', 'warehouse: "1111111111d00001"',
+     "unknown key 'deployment.dashboard.warehouse'; allowed under 'deployment.dashboard': embed_credentials, "
+     "parent_path, warehouse_id"),
+    ('warehouse_id: "1111111111d00001"', 'parent_path: /Shared/dashboards',
+     "'deployment.dashboard': warehouse_id is needed (the SQL warehouse the dashboard queries with)"),
     ("FROM __MONITORING_TABLE__", "FROM gda_prod.clv.clv_monitoring", "dataset 'monitoring_metrics': queries "
                                                                       "['gda_prod.clv.clv_monitoring']"),
     ('"datasetName": "latest_top_customers"', '"datasetName": "top"', "dataset 'top' does not exist"),

@@ -77,9 +77,10 @@ def test_cleanup_never_touches_foreign_folders(predictions, tmp_path: Path) -> N
 
 
 def test_keep_last_must_be_positive(predictions, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ValueError) as err:
         _save(predictions, tmp_path, 0, keep_last=0)
-    assert str(err.value) == "output.keep_last must be at least 1, got 0"
+    assert str(err.value) == "keep_last must be at least 1, got 0"
+    assert not any(tmp_path.iterdir())  # refused before anything is written
 
 
 def test_remote_path_without_dbutils_or_fsspec_names_the_fix() -> None:
