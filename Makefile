@@ -67,6 +67,11 @@ RACE_CUSTOMERS ?= 200000
 bench-race: $(STAMP)  ## gda-clv run vs the pandas+lifetimes notebook, own processes (RACE_CUSTOMERS=1000000 for the issue's race)
 	$(PY) -m bench.race --customers $(RACE_CUSTOMERS)
 
+SCALE_TRANSACTIONS ?= 1000000
+.PHONY: bench-scale
+bench-scale: $(STAMP)  ## gda-clv run on local[*] and local-cluster with 1 and 2 executor processes: scaling, same outputs
+	$(PY) -m bench.scale --transactions $(SCALE_TRANSACTIONS)
+
 # Sphinx and its extensions go into .venv on top of the profile's pins (constraints keep every pinned package where it
 # is); the test suite builds the docs too, so `make test` installs them.
 $(DOCS_STAMP): $(STAMP) docs-requirements.txt

@@ -165,3 +165,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (dt.date, Path)):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def write_record(record: dict[str, Any], results_dir: Path, name: str) -> Path:
+    """Write one benchmark's record as ``<results_dir>/<name>`` (JSON, replaced each run); return its path."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / name
+    path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    return path

@@ -16,7 +16,7 @@ from typing import Any
 from bench.common import Row
 from bench.datasets import CALIBRATION_END, END, FREQ, FREQ_MULTIPLIER, transactions
 
-STEPS = ("prepare", "train_frequency", "train_monetary", "project")
+STEPS = ("prepare", "train_frequency", "train_monetary", "project", "monitor")
 
 
 def _children(pid: int) -> list[int]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bench.common import CACHE_DIR, RESULTS_DIR, max_rel_diff
+from bench.common import CACHE_DIR, RESULTS_DIR, max_rel_diff, write_record
 from bench.datasets import CALIBRATION_END, END, customer_log
 from bench.e2e import run_measured
 from bench.notebook import DISCOUNT, HORIZON_MONTHS
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="gda_clv_race_"))
     record = race(args.customers, work_dir)
     print(report(record))
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "race-latest.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    write_record(record, args.results_dir, "race-latest.json")
     return 0 if record["parity"]["ok"] else 1
 
 

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from gda_clv.utils.spark_master import parse_master
+
 
 class _Strict(BaseModel):
     """Unknown keys are errors, not silently ignored."""
@@ -258,12 +260,18 @@ class MonitoringConfig(_Strict):
     fail_on_alert: bool
 
 
+def _local_master(master: str) -> str:
+    """``master`` if gda_clv can start it; raises ValueError (a ConfigError naming the key) naming the forms."""
+    parse_master(master)
+    return master
+
+
 class RuntimeConfig(_Strict):
     """``runtime.*``: backend (local or Databricks), local state dir, Spark master and logging."""
 
     backend: Literal["local", "databricks"]
     state_dir: str
-    spark_master: str
+    spark_master: Annotated[str, AfterValidator(_local_master)]
     shuffle_partitions: int = Field(gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     metastore_url: Optional[Annotated[str, _matching(re.compile(r"^jdbc:postgresql:"), (

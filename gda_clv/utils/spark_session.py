@@ -1,6 +1,7 @@
 """Build the embedded local SparkSession: persistent metastore + warehouse under one state folder."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils.spark_master import LocalCluster, parse_master
 
 _log = logging.getLogger("gda_clv.spark")
 
@@ -31,8 +33,13 @@ def build_local_session(
     Tables written in one run are visible to the next (same folder), which is what makes the
     embedded default behave like a workspace: prepare writes, train reads, project writes.
     ``metastore_url`` (``jdbc:postgresql://...``) replaces Derby, which admits one process, by a metastore that
-    several task processes share (scripts/local_services.sh serves one).
+    several task processes share (scripts/local_services.sh serves one). ``master`` is ``local[...]`` or
+    ``local-cluster[N,C,M]`` (separate executor processes); raises ConfigError for any other master.
     """
+    try:
+        cluster = parse_master(master)
+    except ValueError as exc:
+        raise ConfigError(f"runtime.spark_master: {exc}") from None
     state_dir = Path(state_dir).resolve()
     remove_leftover_artifact_dirs(Path.cwd())
     warehouse = state_dir / "spark-warehouse"
@@ -46,6 +53,8 @@ def build_local_session(
         f"-Dderby.system.home={state_dir} -Dlog4j2.configurationFile=file:{log4j} -Dgda_clv.spark_log={spark_log}"
     )
     builder = SparkSession.builder
+    if cluster is not None:
+        builder = _local_cluster(builder, cluster, state_dir)
     if metastore_url:
         builder = _shared_metastore(builder, metastore_url)
     else:
@@ -67,6 +76,10 @@ def build_local_session(
         .enableHiveSupport()
         .getOrCreate()
     )
+    if cluster is not None:
+        # Stopped before the JVM exits: a worker whose executors die in the JVM's shutdown relaunches them, and every
+        # relaunch fails with a Java stack in the log and leaves an empty executor folder.
+        atexit.register(session.stop)
     warm_metastore(session)
     return session
 
@@ -105,6 +118,36 @@ def remove_leftover_artifact_dirs(folder: Path) -> None:
             leftover.rmdir()
     if not any(artifacts.iterdir()):
         artifacts.rmdir()
+
+
+def _local_cluster(builder: SparkSession.Builder, cluster: LocalCluster, state_dir: Path) -> SparkSession.Builder:
+    """Executors get the whole worker's memory; their work folders go under ``state_dir``, not site-packages.
+
+    A local-cluster worker writes each executor's folder (logs, fetched files) to ``$SPARK_HOME/work``, and pip's
+    pyspark is its own SPARK_HOME. Unless SPARK_HOME is set (a Spark installation), it becomes
+    ``<state_dir>/spark_home``: links to the pyspark package's entries, so the JVM, its jars and the executors'
+    Python path are the package's own and only ``work`` is local.
+    """
+    if "SPARK_HOME" not in os.environ:
+        os.environ["SPARK_HOME"] = str(_linked_spark_home(state_dir / "spark_home"))
+    return builder.config("spark.executor.memory", f"{cluster.memory_mb}m")
+
+
+def _linked_spark_home(home: Path) -> Path:
+    """``home`` holding a link to every entry of the installed pyspark package but ``work``; returns ``home``."""
+    import pyspark
+
+    package = Path(pyspark.__file__).parent
+    home.mkdir(parents=True, exist_ok=True)
+    for entry in package.iterdir():
+        link = home / entry.name
+        if entry.name == "work":
+            continue
+        if link.is_symlink() and link.resolve() != entry.resolve():  # a rebuilt or moved environment
+            link.unlink()
+        if not link.is_symlink():
+            link.symlink_to(entry)
+    return home
 
 
 POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.common import Row, format_table, with_ratios, write_results
+from bench.common import Row, format_table, with_ratios, write_record, write_results
 from bench.e2e import run_measured, step_times
 from bench.fit import bench_fit
 from bench.prep import bench_prep
@@ -92,3 +92,37 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
                            "phases": {"prepare: read": 1.0, "prepare: write": 2.0, "project: score": 0.5}}}
     assert phase_table(summary) == [("prepare", 3.0), ("  read", 1.0), ("  write", 2.0), ("project", 1.0),
                                     ("  score", 0.5)]
+
+
+def test_scale_compares_outputs_and_reports_the_scaling(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from bench.scale import FLOAT_RTOL, _same_phase_names, compare, report, scaling
+
+    ref = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 2], "clv": [10.0, 0.0],
+                        "prediction_run": ["x", "x"]})
+    shuffled = ref.iloc[::-1].assign(clv=[0.0, 10.0 * (1 + FLOAT_RTOL / 10)], prediction_run="y")
+    assert compare(shuffled, ref) == {"rows": 2, "same_customers": True, "unequal_columns": [],
+                                      "max_rel_diff": pytest.approx(FLOAT_RTOL / 10), "ok": True}
+    assert compare(shuffled.assign(frequency=[2, 3]), ref)["unequal_columns"] == ["frequency"]
+    assert not compare(shuffled.assign(clv=[0.0, 10.1]), ref)["ok"]
+    assert not compare(ref.iloc[:1], ref)["ok"]
+
+    def run(label: str, prepare: float, score: float) -> dict[str, object]:
+        return {"label": label, "wall_s": prepare + score, "peak_rss_gb": 1.0, "steps": {
+            "prepare": {"total_s": prepare, "phases": {"prepare: validate": prepare / 2}},
+            "project": {"total_s": score + 1, "phases": {"project: score customers": score}}}}
+
+    runs = [run("local[*]", 10.0, 4.0), run("1 executor", 16.0, 6.0), run("2 executors", 10.0, 4.0)]
+    assert scaling(runs) == {"prepare": 1.6, "scoring": 1.5}
+    record = {"transactions": 1000, "customers": 300, "cores": 2, "load_avg_before": [1.0], "load_avg_after": [1.2],
+              "runs": runs, "scaling_1_to_2_executors": scaling(runs),
+              "outputs": {"vs": "local[*]", "ok": True, "checks": {"2 executors": {"features": compare(ref, ref)}}}}
+    printed = report(record)
+    assert "1 -> 2 executors (seconds with 1 / with 2; 2.00 is linear): prepare 1.60x, scoring 1.50x" in printed
+    assert "outputs vs local[*]: identical; 2 executors features 2 rows, floats max rel 0.0e+00" in printed
+    assert "  score customers" in printed and "  validate" in printed
+    steps = {"project": {"total_s": 2.0, "phases": {f"project: write files under {tmp_path}/local/out": 1.0}}}
+    assert _same_phase_names(steps, tmp_path / "local") == {
+        "project": {"total_s": 2.0, "phases": {"project: write files under <run>/out": 1.0}}}
+    assert json.loads(write_record(record, tmp_path / "results", "scale-latest.json").read_text()) == record

@@ -327,3 +327,14 @@ def test_a_bad_deployment_value_names_the_key_the_fix_and_its_origin(setting: st
 def test_the_schema_is_the_one_home_of_each_constraint(setting: str, expected: str) -> None:
     message = _error(SHIPPED, setting, env="local")
     assert expected in message and f"--set {setting})" in message  # the origins of the keys it names
+
+
+def test_spark_master_must_be_a_local_one_gda_clv_can_start(conf: Path) -> None:
+    assert load_config("dev", conf, (), ["runtime.spark_master=local-cluster[2,1,1024]"]).runtime.spark_master == (
+        "local-cluster[2,1,1024]")
+    assert _error(conf, "runtime.spark_master=yarn") == (
+        "invalid configuration (1 problem):\n"
+        "  - 'runtime.spark_master': 'yarn' is not a local Spark master; use local[*] (all cores, one "
+        "process), local[N] (N threads) or local-cluster[N,C,M] (N executor processes of C cores and M MB each, "
+        "M >= 512) (from --set runtime.spark_master=yarn)"
+    )
