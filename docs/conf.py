@@ -57,6 +57,8 @@ nitpick_ignore_regex = [
     # pydantic Field constraints and union tags as sphinx-autodoc-typehints renders Annotated[...] metadata
     (r"py:.*", r"(annotated_types\..*|(gt|ge|lt|le|min_length|tag|discriminator|custom_error_\w+)=.*"
                r"|json_schema_input_type=.*|func=.*)"),
+    # ... and a Field(...) inside Annotated[...] (list items) or with allow_inf_nan, rendered as its FieldInfo repr
+    (r"py:.*", r"(FieldInfo|_PydanticGeneralMetadata|Gt|Ge|Lt|Le|(annotation|required|metadata|allow_inf_nan)=.*)"),
 ]
 
 # Code examples marked ``.. doctest::`` / ``>>>`` run in the test suite (tests/unit/test_docs.py) and in make docs.
