@@ -20,6 +20,7 @@ from gda_clv.pipelines import _training, train_frequency
 from gda_clv.pipelines.summaries import TrainFrequencySummary
 from gda_clv.utils import registry
 from gda_clv.utils.common import JobContext
+from tests.integration.mlflow_layout import MODEL_IN_RUN_ARTIFACTS
 
 CAL_END, OBS_END = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
 
@@ -128,7 +129,7 @@ def test_declared_outputs(ctx: JobContext, first: dict) -> None:
         "env", "gate_mode", "gate_passed", "gate_promoted", "gate_reason", "gda_clv_job_run_id", "gda_clv_run_id",
         "gda_clv_version", "git_commit", "region", "step"}
     assert {a.path for a in MlflowClient().list_artifacts(first["mlflow_run_id"])} == {
-        "fits.json", "gate_decision.json", "plots", "tuning"}
+        "fits.json", "gate_decision.json", "plots", "tuning", *MODEL_IN_RUN_ARTIFACTS}
     assert set(mlflow.artifacts.load_dict(f"runs:/{first['mlflow_run_id']}/fits.json")) == {"scoring", "calibration"}
 
 

@@ -18,6 +18,7 @@ from gda_clv.models.gamma_gamma import GammaGammaModel
 from gda_clv.pipelines import train_frequency, train_monetary
 from gda_clv.pipelines.summaries import TrainMonetarySummary
 from gda_clv.utils.common import JobContext
+from tests.integration.mlflow_layout import MODEL_IN_RUN_ARTIFACTS
 from tests.integration.test_train_frequency import make_context, write_features
 
 
@@ -106,4 +107,4 @@ def assert_declared_outputs(summary: dict, run: Run) -> None:
         "correlation_warning", "env", "frequency_model", "gate_mode", "gate_passed", "gate_promoted", "gate_reason",
         "gda_clv_job_run_id", "gda_clv_run_id", "gda_clv_version", "git_commit", "region", "step"}
     assert {a.path for a in MlflowClient().list_artifacts(run.info.run_id)} == {
-        "fits.json", "gate_decision.json", "tuning"}
+        "fits.json", "gate_decision.json", "tuning", *MODEL_IN_RUN_ARTIFACTS}
