@@ -149,13 +149,13 @@ def score_customers(
     back to every customer and applies the spend line to its own monetary value. No customer reaches the driver.
     """
     check_features(features)
-    inputs = features.select(*KEY_COLUMNS, *(F.col(c).cast("double").alias(c) for c in INPUT_COLUMNS))
+    inputs = _model_inputs(features)
     groups = inputs.groupBy(*FREQUENCY_INPUTS).agg(F.count(F.lit(1)).alias("n")).toPandas()
     table = frequency_scores(groups, frequency_model, monetary_model, spec)
     scores = features.sparkSession.createDataFrame(table)
     if len(table) <= BROADCAST_MAX_TUPLES:
         scores = F.broadcast(scores)
-    spend = (F.col(SPEND_BASE) + F.col(SPEND_SLOPE) * F.col("monetary_value")).alias("expected_avg_spend")
+    spend = F.col(SPEND_BASE) + F.col(SPEND_SLOPE) * F.col("monetary_value")
     joined = inputs.join(scores, on=list(FREQUENCY_INPUTS), how="left").withColumn("expected_avg_spend", spend)
     frame = joined.select(
         *KEY_COLUMNS,

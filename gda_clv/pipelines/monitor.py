@@ -232,7 +232,6 @@ def _log_mlflow(ctx: JobContext, as_of: str, rows: list[MetricRow]) -> str:
     """One MLflow run: a metric ``metric.column[.reference][.as_of_<earlier as_of>]`` per row, and ``alerts``."""
     import mlflow
 
-    ctx.require_mlflow()
     with mlflow.start_run(run_name=f"monitor {as_of}", tags={"gda_clv_step": "monitor", "as_of": as_of}) as run:
         metrics = {}
         for r in rows:
@@ -317,7 +316,7 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     previous = earlier[-1] if earlier else None
     as_of, ref_as_of = current.isoformat(), previous.isoformat() if previous else None
     targets, features = ctx.tables.read(targets_name), ctx.tables.read(features_name)
-    ctx.setup_mlflow()
+    ctx.require_mlflow()  # set up at the edge (gda-clv, or the notebook), as for every step that logs to MLflow
     champion = _champion(ctx, _at(targets, current))
     feature_as_ofs = set(_as_ofs(ctx, features_name))
     rows: list[MetricRow] = []

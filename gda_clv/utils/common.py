@@ -123,7 +123,6 @@ class JobContext:
 
         self.tables = TableStore(self.spark, self.config.tables.format)
         self._mlflow_ready = False
-        self._experiment_id: str | None = None
         self.logger.info(
             "context: env=%s backend=%s region=%s run_id=%s job_run_id=%s", self.env, self.backend, self.config.region,
             self.run_id, self.job_run_id,
@@ -224,9 +223,6 @@ class JobContext:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
 
-        if self._experiment_id and self._mlflow_points_here(mlflow):  # set up already: skip the store checks
-            mlflow.set_experiment(experiment_id=self._experiment_id)  # another context may have moved it
-            return self._experiment_id
         mlflow.set_tracking_uri(self.mlflow_tracking_uri)
         mlflow.set_registry_uri(self.mlflow_registry_uri)
         name = self.mlflow_experiment
@@ -240,7 +236,6 @@ class JobContext:
         else:
             experiment_id = experiment.experiment_id
         mlflow.set_experiment(experiment_id=experiment_id)
-        self._experiment_id = experiment_id
         if not self._mlflow_ready:
             self.logger.info("mlflow: tracking=%s experiment=%s", self.mlflow_tracking_uri, name)
             self._mlflow_ready = True
