@@ -8,9 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from gda_clv.errors import ConfigError
+from gda_clv.utils import jvm_archive
 from gda_clv.utils.spark_master import LocalCluster, parse_master
 
 _log = logging.getLogger("gda_clv.spark")
@@ -57,7 +59,12 @@ def build_local_session(
         builder = _local_cluster(builder, cluster, state_dir)
     if metastore_url:
         builder = _shared_metastore(builder, metastore_url)
-    else:
+    archive = jvm_archive.Archive("")
+    if SparkContext._gateway is None:  # a JVM this call starts; after SPARK_HOME is settled
+        archive = jvm_archive.plan(str(POSTGRES_JDBC_JAR) if metastore_url else None)
+    if archive.java_options:
+        java_options = f"{java_options} {archive.java_options}"
+    if not metastore_url:
         builder = builder.config("spark.hadoop.javax.jdo.option.ConnectionURL",
                                  f"jdbc:derby:;databaseName={metastore};create=true")
     session = (
@@ -76,12 +83,23 @@ def build_local_session(
         .enableHiveSupport()
         .getOrCreate()
     )
-    if cluster is not None:
-        # Stopped before the JVM exits: a worker whose executors die in the JVM's shutdown relaunches them, and every
-        # relaunch fails with a Java stack in the log and leaves an empty executor folder.
-        atexit.register(session.stop)
+    if cluster is not None or archive.dump is not None:
+        atexit.register(_stop, session, archive)
     warm_metastore(session)
     return session
+
+
+def _stop(session: SparkSession, archive: jvm_archive.Archive) -> None:
+    """At exit: stop the session, then let its JVM write the class archive when this session dumps one.
+
+    A local-cluster session is stopped before the JVM exits: a worker whose executors die in the JVM's shutdown
+    relaunches them, and every relaunch fails with a Java stack in the log and leaves an empty executor folder.
+    """
+    gateway = session.sparkContext._gateway
+    session.stop()
+    if archive.dump is not None:
+        _log.info("saving the JVM's class archive for faster starts (once) to %s", archive.path)
+        jvm_archive.publish(archive, getattr(gateway, "proc", None))
 
 
 def warm_metastore(session: SparkSession) -> threading.Thread:
