@@ -107,10 +107,9 @@ def _pipeline_handler(step: Step) -> Callable[[argparse.Namespace], dict[str, An
     def handler(args: argparse.Namespace) -> dict[str, Any]:
         from gda_clv.utils.common import JobContext
 
+        # MLflow's process-wide settings, set once here at the edge (while Spark starts)
         ctx = JobContext(env=args.env, conf_files=tuple(args.conf_file), overrides=tuple(args.overrides),
-                         job_run_id=args.job_run_id)
-        if step.uses_mlflow:
-            ctx.setup_mlflow()  # MLflow's process-wide settings, set once here at the edge
+                         job_run_id=args.job_run_id, with_mlflow=step.uses_mlflow)
         handed_over = {"as_of": args.as_of} if "as_of" in args else {}
         return step.run(ctx, **handed_over)
 

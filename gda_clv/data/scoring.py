@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from gda_clv.errors import DataError
@@ -91,7 +92,7 @@ def frequency_scores(
     out = pd.DataFrame({c: groups[c].to_numpy(dtype=float) for c in FREQUENCY_INPUTS})
     steps, discounts = monthly_grid(spec.horizon_months, spec.discount_rate, spec.freq, spec.freq_multiplier,
                                     spec.month_days)
-    with np.errstate(all="ignore"):  # a non-finite score fails the step in check_finite, naming its inputs
+    with np.errstate(all="ignore"):  # a non-finite score fails the step in checked_thresholds, naming its inputs
         out["p_alive"] = np.asarray(frequency_model.probability_alive(f, r, t), dtype=float)
         for days in spec.horizons_days:
             out[purchases_column(days)] = np.asarray(
@@ -170,18 +171,32 @@ def score_customers(
     return Scored(frame, int(groups["n"].sum()), len(groups))
 
 
-def check_finite(scored: DataFrame, spec: ScoringSpec, shown: int = 5) -> None:
-    """DataError naming the inputs whose scores are NaN, infinite or null, so that none reaches a table."""
+def checked_thresholds(scored: DataFrame, spec: ScoringSpec, quantiles: Sequence[float], shown: int = 5,
+                       relative_error: float = 1e-4) -> list[float]:
+    """CLV values at ``quantiles`` over all customers, after checking that every score is finite: one aggregation
+    (Spark's ``percentile_approx``; only these numbers reach the driver).
+
+    Raises ``DataError`` naming the inputs whose scores are NaN, infinite or null, so that none reaches a table.
+    """
     columns = score_columns(spec)
-    not_finite = [F.col(c).isNull() | F.isnan(c) | (F.abs(F.col(c)) == float("inf")) for c in columns]
-    flags = scored.select(*INPUT_COLUMNS, *[flag.alias(c) for flag, c in zip(not_finite, columns, strict=True)])
-    any_bad = F.greatest(*[F.col(c).cast("int") for c in columns]) > 0
-    rows = flags.where(any_bad).distinct().limit(shown).collect()
-    if not rows:
-        return
-    count = flags.where(any_bad).count()
+    not_finite = {c: F.col(c).isNull() | F.isnan(c) | (F.abs(F.col(c)) == float("inf")) for c in columns}
+    any_bad = F.greatest(*[flag.cast("int") for flag in not_finite.values()]) > 0
+    accuracy = round(1 / relative_error)
+    row = scored.agg(
+        F.count(F.when(any_bad, 1)).alias("bad"),
+        *([F.percentile_approx("clv", list(quantiles), accuracy).alias("q")] if quantiles else []),
+    ).collect()[0]  # an aggregate without grouping: one row
+    if row["bad"]:
+        _raise_not_finite(scored, not_finite, any_bad, int(row["bad"]), shown)
+    return [float(v) for v in row["q"]] if quantiles else []
+
+
+def _raise_not_finite(scored: DataFrame, not_finite: dict[str, Column], any_bad: Column, count: int,
+                      shown: int) -> NoReturn:
+    flags = scored.where(any_bad).select(*INPUT_COLUMNS, *[flag.alias(c) for c, flag in not_finite.items()])
+    rows = flags.distinct().limit(shown).collect()
     examples = "; ".join(
-        ", ".join(f"{c}={row[c]}" for c in INPUT_COLUMNS) + " -> " + ", ".join(c for c in columns if row[c])
+        ", ".join(f"{c}={row[c]}" for c in INPUT_COLUMNS) + " -> " + ", ".join(c for c in not_finite if row[c])
         for row in rows
     )
     raise DataError(
@@ -189,13 +204,6 @@ def check_finite(scored: DataFrame, spec: ScoringSpec, shown: int = 5) -> None:
         "features (data.freq / data.freq_multiplier give recency and T their unit) and the model parameters; "
         "a strongly penalized or degenerate model (model.frequency.penalizer) can cause this."
     )
-
-
-def tier_thresholds(scored: DataFrame, quantiles: Sequence[float], relative_error: float = 1e-4) -> list[float]:
-    """CLV values at ``quantiles`` over all customers (Spark's approxQuantile; only these numbers reach the driver)."""
-    if not quantiles:
-        return []
-    return [float(v) for v in scored.approxQuantile("clv", list(quantiles), relative_error)]
 
 
 def assign_value_tiers(scored: DataFrame, thresholds: Sequence[float], labels: Sequence[str]) -> DataFrame:

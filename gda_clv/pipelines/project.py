@@ -142,12 +142,11 @@ def aggregate(ctx: JobContext, result: scoring.Scored, scored: DataFrame, spec: 
     """Check the (persisted) ``scored`` customers, assign value tiers and aggregate them (only totals reach the
     driver).
 
-    Raises ``DataError`` (``scoring.check_finite``) when a score is not finite.
+    Raises ``DataError`` (``scoring.checked_thresholds``) when a score is not finite.
     """
     projection = ctx.config.projection
     with ctx.phase("project: check scores and tiers"):
-        scoring.check_finite(scored, spec)
-        thresholds = scoring.tier_thresholds(scored, projection.tier_quantiles)
+        thresholds = scoring.checked_thresholds(scored, spec, projection.tier_quantiles)
     predictions = scoring.assign_value_tiers(scored, thresholds, projection.tier_labels).withColumn(
         PREDICTION_RUN, F.lit(run_folder)
     )

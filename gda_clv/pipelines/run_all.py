@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import shlex
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from gda_clv.pipelines.steps import STEPS
@@ -22,6 +22,7 @@ from gda_clv.pipelines.summaries import (
     TrainFrequencySummary,
     TrainMonetarySummary,
 )
+from gda_clv.utils.background import in_background
 
 if TYPE_CHECKING:
     from gda_clv.utils.common import JobContext
@@ -40,10 +41,7 @@ def _import_in_background(modules: list[str]) -> Future[None]:
         for module in modules:
             importlib.import_module(module)
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda_clv-imports")
-    future = pool.submit(import_all)
-    pool.shutdown(wait=False)  # the thread ends with its one task
-    return future
+    return in_background(import_all, "imports")
 
 
 def run(ctx: JobContext, out: TextIO | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 from gda_clv.errors import ConfigError
 from gda_clv.names import AS_OF, CUSTOMER_ID
+from gda_clv.utils.background import in_background
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config, resolve_state_dir
 from gda_clv.utils.logger_utils import get_logger, log_phase
@@ -107,6 +108,7 @@ class JobContext:
     conf_dir: str | None = None
     spark: Any = None
     job_run_id: str | None = None  # the Databricks job run ({{job.run_id}}); default: this process's run_id
+    with_mlflow: bool = False  # set MLflow up too (setup_mlflow), while the local Spark session starts
     config: Config = field(init=False)
     logger: logging.Logger = field(init=False)
     run_id: str = field(init=False)
@@ -117,12 +119,18 @@ class JobContext:
         self.logger = get_logger("gda_clv", self.config.runtime.log_level)
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.job_run_id = self.job_run_id or self.run_id
-        if self.spark is None:
-            self.spark = self._session()
+        self._mlflow_ready = False
+        # MLflow's imports and store set-up (seconds) overlap with the JVM's start, which runs in its own process
+        mlflow_set_up = in_background(self.setup_mlflow, "mlflow-set-up") if self.with_mlflow else None
+        try:
+            if self.spark is None:
+                self.spark = self._session()
+        finally:
+            if mlflow_set_up is not None:
+                mlflow_set_up.result()  # its error, if any, is raised here
         from gda_clv.utils.tables import TableStore
 
         self.tables = TableStore(self.spark, self.config.tables.format)
-        self._mlflow_ready = False
         self.logger.info(
             "context: env=%s backend=%s region=%s run_id=%s job_run_id=%s", self.env, self.backend, self.config.region,
             self.run_id, self.job_run_id,
@@ -221,6 +229,8 @@ class JobContext:
         MLflow, by a notebook before it runs such a step itself. Idempotent. Returns the experiment id.
         """
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if not self.is_databricks:
+            self.state_dir.mkdir(parents=True, exist_ok=True)  # the default sqlite store's folder
         import mlflow
 
         mlflow.set_tracking_uri(self.mlflow_tracking_uri)

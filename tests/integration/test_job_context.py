@@ -54,6 +54,14 @@ def test_mlflow_setup_uses_sqlite_under_the_state_dir(ctx: JobContext, tmp_path:
     assert (tmp_path / "mlflow.db").is_file()
 
 
+def test_with_mlflow_sets_it_up_with_the_context_even_in_a_new_state_dir(spark: SparkSession, tmp_path: Path) -> None:
+    state = tmp_path / "new" / "state"  # created by the set-up, which may run before the Spark builder creates it
+    ctx = JobContext(env="local", overrides=(f"runtime.state_dir={state}",), with_mlflow=True)
+    ctx.require_mlflow()  # no ConfigError: set up for this context
+    assert mlflow.get_tracking_uri() == f"sqlite:///{state / 'mlflow.db'}" and (state / "mlflow.db").is_file()
+    assert mlflow.get_experiment_by_name("gda_clv-local-NOAM") is not None
+
+
 def test_replace_where_is_idempotent_and_leaves_other_as_ofs(ctx: JobContext, spark: SparkSession) -> None:
     name = "ctx_test.replace_demo"
     spark.sql(f"DROP TABLE IF EXISTS {name}")

@@ -134,9 +134,12 @@ def test_days_become_model_periods() -> None:
 
 
 def test_value_tiers_follow_quantiles(spark, scored) -> None:
-    frame = spark.createDataFrame(pd.DataFrame({"clv": [float(i) for i in range(1, 101)]}))
-    thresholds = scoring.tier_thresholds(frame, [0.5, 0.8, 0.95])
+    spec = ScoringSpec(horizons_days=())
+    values = {c: [1.0] * 100 for c in scoring.score_columns(spec)}
+    frame = spark.createDataFrame(pd.DataFrame({**values, "clv": [float(i) for i in range(1, 101)]}))
+    thresholds = scoring.checked_thresholds(frame, spec, [0.5, 0.8, 0.95])
     assert thresholds == [50.0, 80.0, 95.0]
+    assert scoring.checked_thresholds(frame, spec, []) == []
     tiers = scoring.assign_value_tiers(frame, thresholds, ["low", "medium", "high", "top"]).toPandas()
     counts = tiers["value_tier"].value_counts().to_dict()
     assert counts == {"low": 50, "medium": 30, "high": 15, "top": 5}
@@ -183,7 +186,7 @@ def test_extreme_histories_get_finite_scores(spark) -> None:
         FrequencyModel.from_dict({"type": "bgnbd", "params": {"r": 2.0, "alpha": 0.1, "a": 3.0, "b": 0.1}}),
     ):
         scored = scoring.score_customers(features, frequency_model, gg, spec, FREQ_REF, MON_REF).frame
-        scoring.check_finite(scored, spec)
+        scoring.checked_thresholds(scored, spec, [0.5])
         values = scored.toPandas()[scoring.score_columns(spec)].to_numpy(float)
         assert np.isfinite(values).all(), frequency_model
 
@@ -197,7 +200,7 @@ def test_non_finite_scores_fail_with_the_inputs_named(spark, models) -> None:
     spec = ScoringSpec(horizons_days=(30,), freq="W")
     scored = scoring.score_customers(features, models[0], on_bound, spec, FREQ_REF, MON_REF).frame
     with pytest.raises(DataError) as err:
-        scoring.check_finite(scored, spec)
+        scoring.checked_thresholds(scored, spec, [0.5, 0.9])
     message = str(err.value)  # q = 1: p*v/(q-1) is infinite, and 0 * inf is NaN for the repeat buyer
     assert message.startswith("2 customers got non-finite scores, e.g. ")
     assert "frequency=0.0, recency=0.0, T=10.0, monetary_value=0.0 -> expected_avg_spend, clv" in message
