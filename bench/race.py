@@ -1,5 +1,6 @@
 """The end-to-end race: ``gda-clv run --env local`` (tuning off) against the pandas + lifetimes notebook
-(bench/notebook.py), each as its own process, back to back, on the same synthetic CSV.
+(bench/notebook.py), each as its own process, back to back, on the same synthetic CSV; then bench/spark_floor.py, the
+least a Spark program does on that data (start, read, summary, write), as the floor of any Spark pipeline here.
 
 ``python -m bench.race [--customers 200000]`` (``make bench BENCH=race``) prints the wall ratio
 (pipeline / notebook: <= 1.0 is the target), the per-phase table of the pipeline (from its summary JSON) and of
@@ -48,6 +49,11 @@ def notebook_command(source: Path, out_dir: Path) -> list[str]:
     return [sys.executable, "-m", "bench.notebook", str(source), str(out_dir), "--observation-end", str(END)]
 
 
+def floor_command(source: Path, out_dir: Path) -> list[str]:
+    """bench/spark_floor.py: Spark's start, read, per-customer summary and write, nothing else."""
+    return [sys.executable, "-m", "bench.spark_floor", str(source), str(out_dir), "--observation-end", str(END)]
+
+
 def phase_table(summary: RunSummary) -> list[tuple[str, float]]:
     """(step or phase, seconds) in run order: each step's total, then its logged phases indented."""
     timings = summary["timings"]
@@ -92,6 +98,9 @@ def race(n_customers: int, work_dir: Path, cache_dir: Path = CACHE_DIR) -> dict[
     notebook = run_measured(notebook_command(data.path.resolve(), notebook_dir), work_dir / "notebook.log")
     if notebook["returncode"] != 0:
         raise SystemExit(f"the notebook failed (exit {notebook['returncode']}); see {work_dir / 'notebook.log'}")
+    floor = run_measured(floor_command(data.path.resolve(), work_dir / "floor"), work_dir / "floor.log")
+    if floor["returncode"] != 0:
+        raise SystemExit(f"the Spark floor failed (exit {floor['returncode']}); see {work_dir / 'floor.log'}")
     summary: RunSummary = json.loads(summary_path.read_text())
     return {
         "customers": n_customers, "transactions": data.n_transactions, "source": str(data.path),
@@ -99,19 +108,24 @@ def race(n_customers: int, work_dir: Path, cache_dir: Path = CACHE_DIR) -> dict[
         "cores": os.cpu_count(),
         "pipeline": {**pipeline, "phases": phase_table(summary)},
         "notebook": {**notebook, "phases": json.loads((notebook_dir / "params.json").read_text())["phases"]},
+        "spark_floor": {**floor, "phases": json.loads((work_dir / "floor" / "phases.json").read_text())},
         "ratio": pipeline["wall_s"] / notebook["wall_s"],
+        "floor_ratio": floor["wall_s"] / notebook["wall_s"],
         "parity": parity(summary, notebook_dir),
     }
 
 
 def report(record: dict[str, Any]) -> str:
     """The printed result: ratio, load, both phase tables, parity."""
-    p, n, check = record["pipeline"], record["notebook"], record["parity"]
+    p, n, f, check = record["pipeline"], record["notebook"], record["spark_floor"], record["parity"]
     lines = [
         f"race on {record['customers']:,} customers / {record['transactions']:,} transactions (CSV), "
         f"{record['cores']} cores, load {record['load_avg_before']} -> {record['load_avg_after']}",
         f"gda-clv run {p['wall_s']:.1f}s (peak {p['peak_rss_gb']:.2f} GB)  vs  notebook {n['wall_s']:.1f}s "
         f"(peak {n['peak_rss_gb']:.2f} GB)  ratio {record['ratio']:.2f} (target <= 1.0)",
+        f"Spark floor (bench/spark_floor.py: start, read, summary, write; nothing else) {f['wall_s']:.1f}s, "
+        f"ratio {record['floor_ratio']:.2f} to the notebook: "
+        + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in f["phases"].items()),
         "", f"{'gda-clv run phase':<64} {'s':>7}",
         *(f"{name[:64]:<64} {seconds:>7.2f}" for name, seconds in p["phases"]),
         "", f"{'notebook phase':<64} {'s':>7}",

@@ -77,7 +77,8 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
     import pandas as pd
 
     from bench.datasets import END, customer_log
-    from bench.race import notebook_command, phase_table
+    from bench.common import max_rel_diff
+    from bench.race import floor_command, notebook_command, phase_table
 
     data = customer_log(300, tmp_path / "cache")
     assert data.n_transactions == len(pd.read_csv(data.path)) > 300
@@ -92,6 +93,16 @@ def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
                            "phases": {"prepare: read": 1.0, "prepare: write": 2.0, "project: score": 0.5}}}
     assert phase_table(summary) == [("prepare", 3.0), ("  read", 1.0), ("  write", 2.0), ("project", 1.0),
                                     ("  score", 0.5)]
+    # the Spark floor computes the notebook's features, so it is the floor of the same work
+    floor = run_measured(floor_command(data.path, tmp_path / "floor"), tmp_path / "floor.log")
+    assert floor["returncode"] == 0, (tmp_path / "floor.log").read_text()
+    ours = pd.read_parquet(tmp_path / "floor" / "features.parquet").set_index("customer_id").sort_index()
+    ref = clv.set_index("customer_id").sort_index()
+    assert ours.index.equals(ref.index)
+    for column in ("frequency", "recency", "T", "monetary_value"):
+        assert max_rel_diff(ours[column], ref[column]) <= 1e-9, column
+    assert set(json.loads((tmp_path / "floor" / "phases.json").read_text())) == {"start Spark",
+                                                                                  "read, summarise, write"}
 
 
 def test_scale_compares_outputs_and_reports_the_scaling(tmp_path: Path) -> None:
