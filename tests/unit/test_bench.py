@@ -76,8 +76,8 @@ def test_cli_rejects_unknown_benchmark(capsys: pytest.CaptureFixture[str]) -> No
 def test_race_notebook_reference_and_phase_table(tmp_path: Path) -> None:
     import pandas as pd
 
-    from bench.datasets import END, customer_log
     from bench.common import max_rel_diff
+    from bench.datasets import END, customer_log
     from bench.race import floor_command, notebook_command, phase_table
 
     data = customer_log(300, tmp_path / "cache")
