@@ -9,7 +9,8 @@ costs the speed-up; the file name is keyed by what changes the class path (pyspa
 extra class-path entries) so that different environments keep their own.
 
 The archives live in ``$GDA_CLV_JVM_ARCHIVE`` (a folder; default ``$XDG_CACHE_HOME/gda_clv/jvm``, else
-``~/.cache/gda_clv/jvm``), about 160 MB each; ``GDA_CLV_JVM_ARCHIVE=off`` turns them off. Databricks clusters start
+``~/.cache/gda_clv/jvm``), about 200 MB each, the :data:`KEEP` most recently used; ``GDA_CLV_JVM_ARCHIVE=off``
+turns them off. Databricks clusters start
 their own JVM, so none of this applies there.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ OFF = "off"
 _QUIET = "-XX:+IgnoreUnrecognizedVMOptions -Xlog:cds=off -Xlog:cds+dynamic=off"
 _ABANDONED_AFTER_S = 300  # a dump whose process is gone and that nobody renamed for this long is left over
 _EXIT_WAIT_S = 300  # the longest a session's end waits for its JVM to write the archive
+KEEP = 3  # archives kept in the folder, the most recently used (each environment and SPARK_HOME has its own)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def plan(extra_class_path: str | None = None) -> Archive:
     name = f"spark-{_key(extra_class_path)}.jsa"
     path = directory / name
     if path.is_file():
+        os.utime(path)  # used now: kept when older ones are removed
         return Archive(f"{_QUIET} -XX:SharedArchiveFile={path}", path)
     if _dumps_in_progress(directory, name):
         return Archive("")
@@ -122,5 +125,13 @@ def publish(archive: Archive, jvm: subprocess.Popen[bytes] | None) -> None:
         return
     if archive.dump.is_file() and archive.dump.stat().st_size > 0:
         os.replace(archive.dump, archive.path)
+        _remove_least_recently_used(archive.path.parent)
     else:
         archive.dump.unlink(missing_ok=True)
+
+
+def _remove_least_recently_used(directory: Path) -> None:
+    """Keep the :data:`KEEP` most recently used archives of ``directory`` (a JVM mapping a removed one keeps it)."""
+    archives = sorted(directory.glob("spark-*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in archives[KEEP:]:
+        old.unlink(missing_ok=True)

@@ -80,3 +80,22 @@ def test_publish_drops_an_empty_dump(folder: Path) -> None:
                            stdin=subprocess.PIPE)
     jvm_archive.publish(archive, jvm)
     assert not archive.path.exists() and not archive.dump.exists()
+
+
+def test_only_the_most_recently_used_archives_are_kept(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for age, name in enumerate(("spark-a.jsa", "spark-b.jsa", "spark-c.jsa", "spark-d.jsa")):
+        (folder / name).write_bytes(b"old")
+        os.utime(folder / name, (time.time() - 1000 * (age + 1),) * 2)
+    (folder / "notes.txt").write_text("not an archive")
+    archive = jvm_archive.plan()
+    assert archive.dump is not None and archive.path is not None
+    jvm = subprocess.Popen([sys.executable, "-c", f"import sys; sys.stdin.read(); open({str(archive.dump)!r}, 'wb')"
+                            ".write(b'classes')"], stdin=subprocess.PIPE)
+    jvm_archive.publish(archive, jvm)
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted([archive.path.name, "spark-a.jsa", "spark-b.jsa", "notes.txt"])
+    assert len(list(folder.glob("spark-*.jsa"))) == jvm_archive.KEEP
+    os.utime(archive.path, (time.time() - 5000,) * 2)
+    mapped = jvm_archive.plan()  # the new archive exists: mapped, and marked as used now
+    assert mapped.path == archive.path and archive.path.stat().st_mtime > time.time() - 60
