@@ -5,8 +5,8 @@ no archive exists, the first local session's JVM writes the classes it loaded to
 (``-XX:ArchiveClassesAtExit``, JDK 13+), into a temporary file that is renamed in place once that JVM is gone, so a
 starting JVM never maps a half-written archive. Later sessions map it (``-XX:SharedArchiveFile``). The JVM checks that
 an archive matches its own build and class path and silently runs without one that does not, so a stale archive only
-costs the speed-up; the file name is keyed by what changes the class path (pyspark's version, the ``java`` binary,
-extra class-path entries) so that different environments keep their own.
+costs the speed-up; the file name is keyed by what changes the class path (pyspark's version and location, the
+``java`` binary, extra class-path entries) so that different environments keep their own.
 
 The archives live in ``$GDA_CLV_JVM_ARCHIVE`` (a folder; default ``$XDG_CACHE_HOME/gda_clv/jvm``, else
 ``~/.cache/gda_clv/jvm``), about 200 MB each, the :data:`KEEP` most recently used; ``GDA_CLV_JVM_ARCHIVE=off``
@@ -56,11 +56,12 @@ def folder() -> Path | None:
 
 
 def _key(extra_class_path: str | None) -> str:
-    """What the JVM's class path depends on: pyspark (its jars), SPARK_HOME, the ``java`` binary, extra entries."""
+    """What the JVM's class path depends on: pyspark (its version and where its jars are), SPARK_HOME, the ``java``
+    binary, extra entries."""
     java_home = os.environ.get("JAVA_HOME")
     java = shutil.which("java", path=str(Path(java_home) / "bin")) if java_home else shutil.which("java")
-    parts = (pyspark.__version__, os.environ.get("SPARK_HOME", ""), os.path.realpath(java) if java else "",
-             extra_class_path or "")
+    parts = (pyspark.__version__, str(Path(pyspark.__file__).parent), os.environ.get("SPARK_HOME", ""),
+             os.path.realpath(java) if java else "", extra_class_path or "")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
