@@ -31,7 +31,7 @@ OFF = "off"
 _QUIET = "-XX:+IgnoreUnrecognizedVMOptions -Xlog:cds=off -Xlog:cds+dynamic=off"
 _ABANDONED_AFTER_S = 300  # a dump whose process is gone and that nobody renamed for this long is left over
 _EXIT_WAIT_S = 300  # the longest a session's end waits for its JVM to write the archive
-KEEP = 3  # archives kept in the folder, the most recently used (each environment and SPARK_HOME has its own)
+KEEP = 4  # archives kept in the folder, the most recently used (each environment and metastore driver has its own)
 
 
 @dataclass(frozen=True)

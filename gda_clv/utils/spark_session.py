@@ -60,7 +60,8 @@ def build_local_session(
     if metastore_url:
         builder = _shared_metastore(builder, metastore_url)
     archive = jvm_archive.Archive("")
-    if SparkContext._gateway is None:  # a JVM this call starts; after SPARK_HOME is settled
+    # for a JVM this call starts; not on local-cluster, whose SPARK_HOME (so class path) is its state folder's own
+    if SparkContext._gateway is None and cluster is None:
         archive = jvm_archive.plan(str(POSTGRES_JDBC_JAR) if metastore_url else None)
     if archive.java_options:
         java_options = f"{java_options} {archive.java_options}"

@@ -84,7 +84,7 @@ def test_publish_drops_an_empty_dump(folder: Path) -> None:
 
 def test_only_the_most_recently_used_archives_are_kept(folder: Path) -> None:
     folder.mkdir(parents=True)
-    for age, name in enumerate(("spark-a.jsa", "spark-b.jsa", "spark-c.jsa", "spark-d.jsa")):
+    for age, name in enumerate(("spark-a.jsa", "spark-b.jsa", "spark-c.jsa", "spark-d.jsa", "spark-e.jsa")):
         (folder / name).write_bytes(b"old")
         os.utime(folder / name, (time.time() - 1000 * (age + 1),) * 2)
     (folder / "notes.txt").write_text("not an archive")
@@ -94,7 +94,7 @@ def test_only_the_most_recently_used_archives_are_kept(folder: Path) -> None:
                             ".write(b'classes')"], stdin=subprocess.PIPE)
     jvm_archive.publish(archive, jvm)
     kept = sorted(p.name for p in folder.iterdir())
-    assert kept == sorted([archive.path.name, "spark-a.jsa", "spark-b.jsa", "notes.txt"])
+    assert kept == sorted([archive.path.name, "spark-a.jsa", "spark-b.jsa", "spark-c.jsa", "notes.txt"])
     assert len(list(folder.glob("spark-*.jsa"))) == jvm_archive.KEEP
     os.utime(archive.path, (time.time() - 5000,) * 2)
     mapped = jvm_archive.plan()  # the new archive exists: mapped, and marked as used now
