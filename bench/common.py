@@ -1,6 +1,7 @@
 """Shared benchmark plumbing: timing, machine description, result rows, the printed table and the JSON files."""
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -33,6 +34,15 @@ class Row:
     target: str | None = None
     met: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def race_contestant_args(prog: str, description: str | None, argv: list[str] | None) -> argparse.Namespace:
+    """The command line every race contestant takes: ``SOURCE.csv OUT_DIR --observation-end DATE``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("source", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--observation-end", required=True)
+    return parser.parse_args(argv)
 
 
 @contextmanager

@@ -7,13 +7,14 @@ JSON are its wall seconds per step.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+
+from bench.common import race_contestant_args
 
 #: the CLV settings both sides use (lifetimes' 30-day month for freq D, recency and T in days)
 HORIZON_MONTHS, DISCOUNT = 12, 0.01
@@ -56,11 +57,7 @@ def run(source: Path, out_dir: Path, observation_end: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.notebook", description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--observation-end", required=True)
-    args = parser.parse_args(argv)
+    args = race_contestant_args("python -m bench.notebook", __doc__, argv)
     import warnings
 
     warnings.simplefilter("ignore")  # lifetimes' and pandas' deprecation chatter

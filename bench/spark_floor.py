@@ -8,10 +8,11 @@ time that is its own. ``OUT_DIR/phases.json`` holds the wall seconds of each pha
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
+
+from bench.common import race_contestant_args
 
 
 def run(source: Path, out_dir: Path, observation_end: str) -> dict[str, float]:
@@ -50,11 +51,7 @@ def run(source: Path, out_dir: Path, observation_end: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.spark_floor", description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--observation-end", required=True)
-    args = parser.parse_args(argv)
+    args = race_contestant_args("python -m bench.spark_floor", __doc__, argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     phases = run(args.source, args.out_dir, args.observation_end)
     (args.out_dir / "phases.json").write_text(json.dumps(phases, indent=2))
