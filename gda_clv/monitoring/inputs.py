@@ -11,11 +11,13 @@ the dates ``[start, end]``. Over :func:`gda_clv.data.transactions.parse_transact
 - ``quarantine_share``: quarantined / all rows dated in the window (a row whose date is missing or unparseable
   has no window and is left out);
 - ``amount``: the clean amounts counted per day on a fixed relative grid (:data:`GRID_STEP`: a bin spans less than
-  1% of its values), summed per window for PSI/KS against another window (:func:`gda_clv.monitoring.drift.histogram_drift`).
+  1% of its values), summed per window for PSI/KS against another window
+  (:func:`gda_clv.monitoring.drift.histogram_drift`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -81,8 +83,9 @@ class Day:
 
 
 def amount_bin(amount: Column) -> Column:
-    """The grid bin of a positive or zero ``amount``: ``floor(log(amount) / log(GRID_STEP))``, :data:`ZERO_BIN` for 0."""
-    return F.when(amount == 0, F.lit(ZERO_BIN)).otherwise(F.floor(F.log(GRID_STEP, amount)).cast("int"))
+    """The grid bin of an ``amount`` >= 0: ``floor(log(amount) / log(GRID_STEP))``, :data:`ZERO_BIN` for 0."""
+    grid_bin = F.floor(F.log(amount) / F.lit(math.log(GRID_STEP))).cast("int")
+    return F.when(amount == 0, F.lit(ZERO_BIN)).otherwise(grid_bin)
 
 
 def bin_start(index: int) -> float:
