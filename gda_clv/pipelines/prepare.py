@@ -237,8 +237,13 @@ def _write_input_summary(ctx: JobContext, parsed: DataFrame, as_of: dt.date) -> 
     """The per-day counts and amount histogram of the log up to ``as_of`` (rows after it are left out, as from the
     features) for monitor, which reads no source: ``tables.input_summary``, replaced per as_of."""
     upto = parsed.where(F.col(TRANSACTION_DATE) <= F.lit(as_of))
-    rows = inputs.daily_summary(upto, ctx.config.data.freq).select(F.lit(as_of).cast("date").alias(AS_OF), "*")
-    ctx.tables.replace_where(rows, ctx.input_summary_table_name, AS_OF, as_of)
+    summary = inputs.daily_summary(upto, ctx.config.data.freq)
+    # a row per day: one file; cached, as replace_where may look at the rows before writing them
+    rows = summary.select(F.lit(as_of).cast("date").alias(AS_OF), "*").coalesce(1).cache()
+    try:
+        ctx.tables.replace_where(rows, ctx.input_summary_table_name, AS_OF, as_of)
+    finally:
+        rows.unpersist()
 
 
 def _input_summary_missing(ctx: JobContext, as_of: dt.date) -> bool:
