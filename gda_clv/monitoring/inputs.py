@@ -1,6 +1,6 @@
 """Input-data health of windows of the transaction log, from a per-day summary that prepare writes.
 
-Prepare counts its parsed log per day (:func:`daily_summary`: one row per date up to its as_of, in the input-summary
+Prepare counts its parsed log per day (:func:`daily_summary`: rows per date up to its as_of, in the input-summary
 table ``tables.input_summary``); the monitor sums those days on the driver and never reads the source. A window is
 the dates ``[start, end]``. Over :func:`gda_clv.data.transactions.parse_transactions` rows (clean rows have a null
 ``reason``):
@@ -34,7 +34,7 @@ from gda_clv.names import AMOUNT, CUSTOMER_ID, TRANSACTION_DATE
 LEVELS = ("transactions_per_day", "new_customer_share", "quarantine_share")
 DAY_COUNTS = ("rows", "transactions", "customers", "new_customers", "period_starts")  # the :class:`Day` fields
 FREQ = "freq"  # the data.freq the period starts were counted in
-AMOUNT_BINS = "amount_bins"  # map of amount bin -> clean transactions of the day in it
+AMOUNT_BIN = "amount_bin"  # null on a day's row; on a (day, bin) row: the bin its ``transactions`` are in
 GRID_STEP = 1.01  # amount bin b holds the amounts in [GRID_STEP**b, GRID_STEP**(b+1))
 ZERO_BIN = -(2**31)  # the bin of zero amounts (data.keep_zero_amounts), below every other
 K = TypeVar("K", bound=Hashable)
@@ -94,8 +94,9 @@ def bin_start(index: int) -> float:
 
 
 def daily_summary(parsed: DataFrame, freq: str) -> DataFrame:
-    """One row per dated day of ``parsed``: the :data:`DAY_COUNTS` and the day's clean amounts by grid bin
-    (:data:`AMOUNT_BINS`). Two aggregations (per customer-day, per day-bin) and a join on the day, lazy."""
+    """The counts of each dated day of ``parsed``, lazy: a row per day (:data:`AMOUNT_BIN` null) with the
+    :data:`DAY_COUNTS`, and a row per (day, amount bin) with the clean transactions in that bin (``transactions``;
+    the other counts null). Two aggregations (per customer-day, per day-bin), stacked."""
     date = F.col(TRANSACTION_DATE)
     dated = parsed.where(date.isNotNull())
     pairs = dated.groupBy(CUSTOMER_ID, TRANSACTION_DATE).agg(
@@ -107,18 +108,17 @@ def daily_summary(parsed: DataFrame, freq: str) -> DataFrame:
         first.over(SparkWindow.partitionBy(CUSTOMER_ID, period_index(date, freq))).alias("period_first"),
     )
     days = flagged.groupBy(TRANSACTION_DATE).agg(
-        F.sum("rows").alias("rows"), F.sum("clean").alias("transactions"),
+        F.lit(None).cast("int").alias(AMOUNT_BIN), F.sum("rows").alias("rows"), F.sum("clean").alias("transactions"),
         F.count(F.when(bought, 1)).alias("customers"),
         F.count(F.when(bought & (date == F.col("first_day")), 1)).alias("new_customers"),
         F.count(F.when(bought & (date == F.col("period_first")), 1)).alias("period_starts"),
     )
-    bins = dated.where(F.col(REASON).isNull()).groupBy(TRANSACTION_DATE, amount_bin(F.col(AMOUNT)).alias("bin")).agg(
-        F.count(F.lit(1)).alias("n"))
-    histograms = bins.groupBy(TRANSACTION_DATE).agg(F.map_from_entries(F.collect_list(F.struct("bin", "n"))).alias(
-        AMOUNT_BINS))
-    return days.join(histograms, TRANSACTION_DATE, "left").select(
-        TRANSACTION_DATE, *(F.col(c).cast("long").alias(c) for c in DAY_COUNTS),
-        F.coalesce(AMOUNT_BINS, F.create_map().cast("map<int,bigint>")).alias(AMOUNT_BINS), F.lit(freq).alias(FREQ))
+    bins = dated.where(F.col(REASON).isNull()).groupBy(TRANSACTION_DATE, amount_bin(F.col(AMOUNT)).alias(AMOUNT_BIN)
+                                                       ).agg(F.count(F.lit(1)).alias("transactions"))
+    columns = [F.col(TRANSACTION_DATE), F.col(AMOUNT_BIN), *(F.col(c).cast("long").alias(c) for c in DAY_COUNTS)]
+    stacked = days.select(*columns).unionByName(bins.select(*columns[:2], *(
+        (F.col(c) if c == "transactions" else F.lit(None)).cast("long").alias(c) for c in DAY_COUNTS)))
+    return stacked.withColumn(FREQ, F.lit(freq))
 
 
 def days_of(summary: DataFrame, freq: str) -> list[Day]:
@@ -126,7 +126,7 @@ def days_of(summary: DataFrame, freq: str) -> list[Day]:
 
     Raises ``DataError`` when the period starts were counted with another ``freq`` than ``freq``.
     """
-    rows = summary.select(TRANSACTION_DATE, *DAY_COUNTS, FREQ).collect()
+    rows = summary.where(F.col(AMOUNT_BIN).isNull()).select(TRANSACTION_DATE, *DAY_COUNTS, FREQ).collect()
     counted = {r[FREQ] for r in rows} - {freq}
     if counted:
         raise DataError(f"the input summary was counted with data.freq {sorted(counted)[0]}, the config has {freq}; "
@@ -141,11 +141,10 @@ def amount_histograms(summary: DataFrame, windows: Mapping[K, Window]) -> dict[K
         return {}
     keys = list(windows)
     date = F.col(TRANSACTION_DATE)
-    entries = summary.select(TRANSACTION_DATE, F.explode(AMOUNT_BINS).alias("bin", "n"))
-    sums = entries.groupBy("bin").agg(*(
-        F.sum(F.when(date.between(F.lit(windows[k].start), F.lit(windows[k].end)), F.col("n"))).alias(f"_w{i}")
-        for i, k in enumerate(keys))).collect()
-    return {k: {int(r["bin"]): int(r[f"_w{i}"]) for r in sums if r[f"_w{i}"]} for i, k in enumerate(keys)}
+    sums = summary.where(F.col(AMOUNT_BIN).isNotNull()).groupBy(AMOUNT_BIN).agg(*(
+        F.sum(F.when(date.between(F.lit(windows[k].start), F.lit(windows[k].end)), F.col("transactions"))).alias(
+            f"_w{i}") for i, k in enumerate(keys))).collect()
+    return {k: {int(r[AMOUNT_BIN]): int(r[f"_w{i}"]) for r in sums if r[f"_w{i}"]} for i, k in enumerate(keys)}
 
 
 def first_clean_day(days: list[Day]) -> dt.date:

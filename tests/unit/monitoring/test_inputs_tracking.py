@@ -133,8 +133,9 @@ def test_zero_amounts_and_days_without_clean_rows(spark):
     rows = [("a", D(2024, 1, 1), 0.0, None), ("a", D(2024, 1, 1), 1.0, None), ("b", D(2024, 1, 2), -3.0, "x")]
     parsed = spark.createDataFrame(rows, "customer_id string, transaction_date date, amount double, reason string")
     summary = inputs.daily_summary(parsed, "D")
-    by_day = {r["transaction_date"]: r[inputs.AMOUNT_BINS] for r in summary.collect()}
-    assert by_day == {D(2024, 1, 1): {inputs.ZERO_BIN: 1, 0: 1}, D(2024, 1, 2): {}}
+    stored = {(r["transaction_date"], r[inputs.AMOUNT_BIN]): r["transactions"] for r in summary.collect()}
+    assert stored == {(D(2024, 1, 1), None): 2, (D(2024, 1, 1), inputs.ZERO_BIN): 1, (D(2024, 1, 1), 0): 1,
+                      (D(2024, 1, 2), None): 0}
     assert inputs.bin_start(inputs.ZERO_BIN) == 0.0 and inputs.bin_start(0) == 1.0
 
 
