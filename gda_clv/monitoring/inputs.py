@@ -96,28 +96,33 @@ def bin_start(index: int) -> float:
 def daily_summary(parsed: DataFrame, freq: str) -> DataFrame:
     """The counts of each dated day of ``parsed``, lazy: a row per day (:data:`AMOUNT_BIN` null) with the
     :data:`DAY_COUNTS`, and a row per (day, amount bin) with the clean transactions in that bin (``transactions``;
-    the other counts null). Two aggregations (per customer-day, per day-bin), stacked."""
+    the other counts null).
+
+    One shuffle of the clean rows by customer, ordered by date: a row whose customer's previous clean row is on an
+    earlier day starts a customer-day, one without a previous row is the customer's first purchase day, one whose
+    previous row is in an earlier ``freq`` period starts a period. Rows by day and amount bins are map-side
+    aggregations.
+    """
     date = F.col(TRANSACTION_DATE)
     dated = parsed.where(date.isNotNull())
-    pairs = dated.groupBy(CUSTOMER_ID, TRANSACTION_DATE).agg(
-        F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REASON).isNull(), 1)).alias("clean"))
-    bought = F.col("clean") > 0
-    first = F.min(F.when(bought, date))
-    flagged = pairs.select(
-        "*", first.over(SparkWindow.partitionBy(CUSTOMER_ID)).alias("first_day"),
-        first.over(SparkWindow.partitionBy(CUSTOMER_ID, period_index(date, freq))).alias("period_first"),
-    )
-    days = flagged.groupBy(TRANSACTION_DATE).agg(
-        F.lit(None).cast("int").alias(AMOUNT_BIN), F.sum("rows").alias("rows"), F.sum("clean").alias("transactions"),
-        F.count(F.when(bought, 1)).alias("customers"),
-        F.count(F.when(bought & (date == F.col("first_day")), 1)).alias("new_customers"),
-        F.count(F.when(bought & (date == F.col("period_first")), 1)).alias("period_starts"),
-    )
-    bins = dated.where(F.col(REASON).isNull()).groupBy(TRANSACTION_DATE, amount_bin(F.col(AMOUNT)).alias(AMOUNT_BIN)
-                                                       ).agg(F.count(F.lit(1)).alias("transactions"))
-    columns = [F.col(TRANSACTION_DATE), F.col(AMOUNT_BIN), *(F.col(c).cast("long").alias(c) for c in DAY_COUNTS)]
-    stacked = days.select(*columns).unionByName(bins.select(*columns[:2], *(
-        (F.col(c) if c == "transactions" else F.lit(None)).cast("long").alias(c) for c in DAY_COUNTS)))
+    clean = dated.where(F.col(REASON).isNull())
+    before = F.lag(date).over(SparkWindow.partitionBy(CUSTOMER_ID).orderBy(date))
+    flagged = clean.select(TRANSACTION_DATE, before.alias("before"))
+    earlier = F.col("before").isNull() | (F.col("before") < date)
+    buyers = flagged.groupBy(TRANSACTION_DATE).agg(
+        F.count(F.when(earlier, 1)).alias("customers"),
+        F.count(F.when(F.col("before").isNull(), 1)).alias("new_customers"),
+        F.count(F.when(F.col("before").isNull() | (period_index(F.col("before"), freq) < period_index(date, freq)),
+                       1)).alias("period_starts"))
+    totals = dated.groupBy(TRANSACTION_DATE).agg(
+        F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REASON).isNull(), 1)).alias("transactions"))
+    days = totals.join(buyers, TRANSACTION_DATE, "left").select(
+        TRANSACTION_DATE, F.lit(None).cast("int").alias(AMOUNT_BIN),
+        *(F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in DAY_COUNTS))
+    bins = clean.groupBy(TRANSACTION_DATE, amount_bin(F.col(AMOUNT)).alias(AMOUNT_BIN)).agg(
+        F.count(F.lit(1)).cast("long").alias("transactions"))
+    stacked = days.unionByName(bins.select(TRANSACTION_DATE, AMOUNT_BIN, *(
+        F.col(c) if c == "transactions" else F.lit(None).cast("long").alias(c) for c in DAY_COUNTS)))
     return stacked.withColumn(FREQ, F.lit(freq))
 
 
