@@ -4,10 +4,15 @@ Bin edges are quantiles of the reference (``approxQuantile``; all columns of one
 are bucketed with the edges and counted in Spark (every histogram over one frame in one aggregation), and only the
 per-bin counts reach the driver. PSI and the two-sample KS statistic are then computed from those counts. A value is
 a column expression: null (or NaN) leaves the row out, so one frame holds several references and the current rows.
+
+Data already counted on a fine grid (the input amounts: :func:`gda_clv.monitoring.inputs.daily_summary`) take
+:func:`histogram_drift`: the same quantile bins, with each edge snapped down to the start of the grid bin that holds
+the reference quantile (within the grid's step of the quantile, exact ranks instead of ``approxQuantile``'s 0.001).
 """
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -86,6 +91,41 @@ def compare(df: DataFrame, comparisons: Mapping[K, Comparison], edges: Mapping[K
                   for side in ("reference", "current")}
     shares = bin_shares(df, histograms)
     return {k: drift(shares[(k, "reference")], shares[(k, "current")]) for k in comparisons}
+
+
+def histogram_edges(reference: Mapping[int, int], bins: int = 10) -> list[int]:
+    """The grid bins where the reference's quantiles ``1/bins .. (bins-1)/bins`` fall, distinct and ascending.
+
+    ``reference`` counts values by grid bin (ordered like the values). The q-quantile is the k-th smallest value,
+    k = ceil(q * n); its grid bin is the first whose cumulative count reaches k. No values: no edges (one bin).
+    """
+    n = sum(reference.values())
+    edges: list[int] = []
+    if not n:
+        return edges
+    cumulative, wanted = 0, 1
+    for grid_bin in sorted(reference):
+        cumulative += reference[grid_bin]
+        while wanted < bins and cumulative * bins >= wanted * n:  # cumulative >= ceil(wanted * n / bins)
+            if not edges or edges[-1] != grid_bin:
+                edges.append(grid_bin)
+            wanted += 1
+    return edges
+
+
+def histogram_drift(reference: Mapping[int, int], current: Mapping[int, int], bins: int = 10) -> Drift:
+    """PSI and KS of two grid histograms on the reference's :func:`histogram_edges`: drift bin j holds the grid bins
+    from edge j-1 (inclusive) to edge j, the first and last bins are open."""
+    edges = histogram_edges(reference, bins)
+
+    def shares(counts: Mapping[int, int]) -> list[float]:
+        binned = [0] * (len(edges) + 1)
+        for grid_bin, count in counts.items():
+            binned[bisect_right(edges, grid_bin)] += count
+        total = sum(binned)
+        return [c / total if total else 0.0 for c in binned]
+
+    return drift(shares(reference), shares(current))
 
 
 def drift(reference: list[float], current: list[float]) -> Drift:

@@ -1,19 +1,26 @@
-"""Input-data health of windows of the transaction log: Spark counts per day, windows sum the days on the driver.
+"""Input-data health of windows of the transaction log, from a per-day summary that prepare writes.
 
-A window is the dates ``[start, end]``. Over a frame of :func:`gda_clv.data.transactions.parse_transactions` rows
-(clean rows have a null ``reason``):
+Prepare counts its parsed log per day (:func:`daily_summary`: rows per date up to its as_of, in the input-summary
+table ``tables.input_summary``); the monitor sums those days on the driver and never reads the source. A window is
+the dates ``[start, end]``. Over :func:`gda_clv.data.transactions.parse_transactions` rows (clean rows have a null
+``reason``):
 - ``transactions_per_day``: clean transactions / days of the window;
 - ``new_customer_share``: of the (customer, day) pairs with a clean purchase in the window, the share that is the
   customer's first purchase day in the whole log (independent of the window's length, so a long training window
   compares with a short recent one);
 - ``quarantine_share``: quarantined / all rows dated in the window (a row whose date is missing or unparseable
   has no window and is left out);
-- ``amount``: the clean amounts, for PSI/KS against another window (:mod:`gda_clv.monitoring.drift`).
+- ``amount``: the clean amounts counted per day on a fixed relative grid (:data:`GRID_STEP`: a bin spans less than
+  1% of its values), summed per window for PSI/KS against another window
+  (:func:`gda_clv.monitoring.drift.histogram_drift`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import Window as SparkWindow
@@ -25,6 +32,12 @@ from gda_clv.errors import DataError
 from gda_clv.names import AMOUNT, CUSTOMER_ID, TRANSACTION_DATE
 
 LEVELS = ("transactions_per_day", "new_customer_share", "quarantine_share")
+DAY_COUNTS = ("rows", "transactions", "customers", "new_customers", "period_starts")  # the :class:`Day` fields
+FREQ = "freq"  # the data.freq the period starts were counted in
+AMOUNT_BIN = "amount_bin"  # null on a day's row; on a (day, bin) row: the bin its ``transactions`` are in
+GRID_STEP = 1.01  # amount bin b holds the amounts in [GRID_STEP**b, GRID_STEP**(b+1))
+ZERO_BIN = -(2**31)  # the bin of zero amounts (data.keep_zero_amounts), below every other
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -69,24 +82,74 @@ class Day:
     period_starts: int  # of them, those whose first clean purchase in the day's ``freq`` period it is
 
 
-def daily_counts(parsed: DataFrame, freq: str) -> list[Day]:
-    """One :class:`Day` per dated day of ``parsed``: one aggregation in Spark, one row per day to the driver."""
+def amount_bin(amount: Column) -> Column:
+    """The grid bin of an ``amount`` >= 0: ``floor(log(amount) / log(GRID_STEP))``, :data:`ZERO_BIN` for 0."""
+    grid_bin = F.floor(F.log(amount) / F.lit(math.log(GRID_STEP))).cast("int")
+    return F.when(amount == 0, F.lit(ZERO_BIN)).otherwise(grid_bin)
+
+
+def bin_start(index: int) -> float:
+    """The smallest amount of grid bin ``index``."""
+    return 0.0 if index == ZERO_BIN else GRID_STEP**index
+
+
+def daily_summary(parsed: DataFrame, freq: str) -> DataFrame:
+    """The counts of each dated day of ``parsed``, lazy: a row per day (:data:`AMOUNT_BIN` null) with the
+    :data:`DAY_COUNTS`, and a row per (day, amount bin) with the clean transactions in that bin (``transactions``;
+    the other counts null).
+
+    One shuffle of the clean rows by customer, ordered by date: a row whose customer's previous clean row is on an
+    earlier day starts a customer-day, one without a previous row is the customer's first purchase day, one whose
+    previous row is in an earlier ``freq`` period starts a period. Rows by day and amount bins are map-side
+    aggregations.
+    """
     date = F.col(TRANSACTION_DATE)
-    pairs = parsed.where(date.isNotNull()).groupBy(CUSTOMER_ID, TRANSACTION_DATE).agg(
-        F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REASON).isNull(), 1)).alias("clean"))
-    bought = F.col("clean") > 0
-    first = F.min(F.when(bought, date))
-    flagged = pairs.select(
-        "*", first.over(SparkWindow.partitionBy(CUSTOMER_ID)).alias("first_day"),
-        first.over(SparkWindow.partitionBy(CUSTOMER_ID, period_index(date, freq))).alias("period_first"),
-    )
-    days = flagged.groupBy(TRANSACTION_DATE).agg(
-        F.sum("rows").alias("rows"), F.sum("clean").alias("clean"), F.count(F.when(bought, 1)).alias("customers"),
-        F.count(F.when(bought & (date == F.col("first_day")), 1)).alias("new"),
-        F.count(F.when(bought & (date == F.col("period_first")), 1)).alias("starts"),
-    ).collect()
-    return sorted((Day(r[TRANSACTION_DATE], int(r["rows"]), int(r["clean"]), int(r["customers"]), int(r["new"]),
-                       int(r["starts"])) for r in days), key=lambda d: d.date)
+    dated = parsed.where(date.isNotNull())
+    clean = dated.where(F.col(REASON).isNull())
+    before = F.lag(date).over(SparkWindow.partitionBy(CUSTOMER_ID).orderBy(date))
+    flagged = clean.select(TRANSACTION_DATE, before.alias("before"))
+    earlier = F.col("before").isNull() | (F.col("before") < date)
+    buyers = flagged.groupBy(TRANSACTION_DATE).agg(
+        F.count(F.when(earlier, 1)).alias("customers"),
+        F.count(F.when(F.col("before").isNull(), 1)).alias("new_customers"),
+        F.count(F.when(F.col("before").isNull() | (period_index(F.col("before"), freq) < period_index(date, freq)),
+                       1)).alias("period_starts"))
+    totals = dated.groupBy(TRANSACTION_DATE).agg(
+        F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REASON).isNull(), 1)).alias("transactions"))
+    days = totals.join(buyers, TRANSACTION_DATE, "left").select(
+        TRANSACTION_DATE, F.lit(None).cast("int").alias(AMOUNT_BIN),
+        *(F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in DAY_COUNTS))
+    bins = clean.groupBy(TRANSACTION_DATE, amount_bin(F.col(AMOUNT)).alias(AMOUNT_BIN)).agg(
+        F.count(F.lit(1)).cast("long").alias("transactions"))
+    stacked = days.unionByName(bins.select(TRANSACTION_DATE, AMOUNT_BIN, *(
+        F.col(c) if c == "transactions" else F.lit(None).cast("long").alias(c) for c in DAY_COUNTS)))
+    return stacked.withColumn(FREQ, F.lit(freq))
+
+
+def days_of(summary: DataFrame, freq: str) -> list[Day]:
+    """The :class:`Day` rows of a :func:`daily_summary` frame, by date (one row per day to the driver).
+
+    Raises ``DataError`` when the period starts were counted with another ``freq`` than ``freq``.
+    """
+    rows = summary.where(F.col(AMOUNT_BIN).isNull()).select(TRANSACTION_DATE, *DAY_COUNTS, FREQ).collect()
+    counted = {r[FREQ] for r in rows} - {freq}
+    if counted:
+        raise DataError(f"the input summary was counted with data.freq {sorted(counted)[0]}, the config has {freq}; "
+                        "re-run prepare for this as_of with the config of this run.")
+    return sorted((Day(r[TRANSACTION_DATE], *(int(r[c]) for c in DAY_COUNTS)) for r in rows), key=lambda d: d.date)
+
+
+def amount_histograms(summary: DataFrame, windows: Mapping[K, Window]) -> dict[K, dict[int, int]]:
+    """Clean transactions by amount bin in each window of a :func:`daily_summary` frame: one aggregation, one row
+    per bin to the driver."""
+    if not windows:
+        return {}
+    keys = list(windows)
+    date = F.col(TRANSACTION_DATE)
+    sums = summary.where(F.col(AMOUNT_BIN).isNotNull()).groupBy(AMOUNT_BIN).agg(*(
+        F.sum(F.when(date.between(F.lit(windows[k].start), F.lit(windows[k].end)), F.col("transactions"))).alias(
+            f"_w{i}") for i, k in enumerate(keys))).collect()
+    return {k: {int(r[AMOUNT_BIN]): int(r[f"_w{i}"]) for r in sums if r[f"_w{i}"]} for i, k in enumerate(keys)}
 
 
 def first_clean_day(days: list[Day]) -> dt.date:
@@ -95,16 +158,6 @@ def first_clean_day(days: list[Day]) -> dt.date:
     if not dates:
         raise DataError("the source log has no clean transactions to monitor; check data.source.path.")
     return min(dates)
-
-
-def in_window(window: Window) -> Column:
-    """True for the rows of a :func:`~gda_clv.data.transactions.parse_transactions` frame dated in ``window``."""
-    return F.col(TRANSACTION_DATE).between(F.lit(window.start), F.lit(window.end))
-
-
-def clean_amounts(window: Window) -> Column:
-    """``amount`` of the clean rows in ``window``, null elsewhere (for the amount distribution's PSI/KS)."""
-    return F.when(in_window(window) & F.col(REASON).isNull(), F.col(AMOUNT))
 
 
 def window_stats(days: list[Day], window: Window) -> InputStats:

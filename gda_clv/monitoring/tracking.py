@@ -3,7 +3,7 @@
 Repeat transactions are counted as the features count them (:mod:`gda_clv.data.rfm`): distinct purchase periods of
 ``freq`` per customer, the first one excluded. The expectation is the cohort sum of the model's expected purchases
 of a customer with no history (frequency = recency = T = 0, i.e. the population expectation) over the time since
-each cohort's first purchase period. Both are sums of the day counts of :func:`gda_clv.monitoring.inputs.daily_counts`
+each cohort's first purchase period. Both are sums of the day counts of :func:`gda_clv.monitoring.inputs.daily_summary`
 (new customers, and customers starting a period), so no customer reaches the driver.
 """
 from __future__ import annotations

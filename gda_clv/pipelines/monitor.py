@@ -3,9 +3,10 @@
 For the ``as_of`` it is handed (``--as-of``) of the targets table, against two references: the previous ``as_of``
 (``previous_as_of``) and the window the champion frequency model was trained on (``champion_training``: its
 training run's ``as_of`` and ``calibration_end`` params, found from the model version that scored this as_of):
-- input data (the source log, parsed as prepare parses it): transactions per day, share of new customers,
-  quarantine share and the amount distribution of the last ``monitoring.input_window_days`` days, against the same
-  days before the previous as_of and against the champion's calibration period;
+- input data (the per-day summary prepare wrote to ``tables.input_summary``; the source is not read): transactions
+  per day, share of new customers, quarantine share and the amount distribution of the last
+  ``monitoring.input_window_days`` days, against the same days before the previous as_of and against the champion's
+  calibration period (amount PSI/KS on reference quantile edges snapped to the summary's 1% amount grid);
 - features: PSI and KS of frequency, recency, T and monetary_value (against the champion: its calibration features);
 - predictions: PSI and KS of CLV, P(alive) and the expected purchases, and the change of each tier's share;
 - performance over time: for every earlier ``as_of`` whose horizon has elapsed at a later feature ``as_of``,
@@ -29,7 +30,6 @@ from gda_clv.monitoring import drift, inputs, performance, report, tracking
 from gda_clv.monitoring.alerts import MetricRow, alerts, evaluate
 from gda_clv.names import AS_OF
 from gda_clv.pipelines._training import requested_as_of
-from gda_clv.pipelines.prepare import parse_source, read_source
 from gda_clv.utils import registry
 from gda_clv.utils.pipelines import save_to_blob
 from gda_clv.utils.pipelines.pyfunc import unwrap_model
@@ -84,25 +84,39 @@ def _champion(ctx: JobContext, predictions: DataFrame) -> Champion | None:
                     dt.date.fromisoformat(params["calibration_end"]), unwrap_model(pyfunc_model))
 
 
-def _parsed_source(ctx: JobContext) -> DataFrame:
-    """The source log parsed and tagged as prepare parses it (no observation end: windows bound the dates)."""
-    raw = read_source(ctx, ctx.config.data.source)
-    return parse_source(raw, ctx.config.data, None)
+def _input_summary(ctx: JobContext, as_of: dt.date) -> DataFrame:
+    """The per-day rows prepare wrote for ``as_of`` to ``tables.input_summary`` (lazy; :func:`_days` checks them)."""
+    name = ctx.input_summary_table_name
+    if not ctx.tables.exists(name):
+        raise _no_summary(ctx, name, as_of)
+    return _at(ctx.tables.read(name), as_of)
 
 
-def _input_rows(parsed: DataFrame, days: list[inputs.Day], as_of: dt.date, references: list[inputs.Window],
+def _no_summary(ctx: JobContext, name: str, as_of: dt.date) -> DataError:
+    return DataError(
+        f"No input summary for as_of {as_of} in '{name}': that as_of was prepared by an older gda_clv version. "
+        f"Re-run prepare for it: `gda-clv prepare --env {ctx.env} --set data.observation_end={as_of}`.")
+
+
+def _days(ctx: JobContext, summary: DataFrame, as_of: dt.date) -> list[inputs.Day]:
+    """The summary's days (DataError naming the fix when there are none, or counted with another ``data.freq``)."""
+    days = inputs.days_of(summary, ctx.config.data.freq)
+    if not days:
+        raise _no_summary(ctx, ctx.input_summary_table_name, as_of)
+    return days
+
+
+def _input_rows(summary: DataFrame, days: list[inputs.Day], as_of: dt.date, references: list[inputs.Window],
                 settings: Any) -> list[MetricRow]:
     """Levels of the current window and each reference window, and the change against each reference.
 
-    Levels are sums of ``days``; the amount distributions of every reference take one quantile pass and one
-    counting pass over ``parsed``.
+    Levels are sums of ``days``; the amount histograms of every window are summed from ``summary`` in one pass.
     """
     span = dt.timedelta(days=settings.input_window_days - 1)
     current = inputs.window_stats(days, inputs.Window(CURRENT, as_of - span, as_of))
-    edges = drift.quantile_edges(parsed, {w.name: inputs.clean_amounts(w) for w in references}, settings.bins)
-    amounts = drift.compare(parsed, {w.name: drift.Comparison(inputs.clean_amounts(w),
-                                                              inputs.clean_amounts(current.window))
-                                     for w in references}, edges)
+    histograms = inputs.amount_histograms(summary, {w.name: w for w in [current.window, *references]})
+    amounts = {w.name: drift.histogram_drift(histograms[w.name], histograms[CURRENT], settings.bins)
+               for w in references}
     thresholds, day = settings.thresholds, as_of.isoformat()
     rows = [evaluate(day, name, "input", current.level(name), None, day, CURRENT) for name in inputs.LEVELS]
     for window in references:
@@ -321,17 +335,16 @@ def run(ctx: JobContext, as_of: str | dt.date | None = None) -> dict[str, Any]:
     feature_as_ofs = set(_as_ofs(ctx, features_name))
     rows: list[MetricRow] = []
     with ctx.phase(f"monitor: input data for as_of={as_of}"):
-        parsed = _parsed_source(ctx).cache()
-        try:
-            days = inputs.daily_counts(parsed, config.data.freq)
-            span = dt.timedelta(days=settings.input_window_days - 1)
-            windows = [inputs.Window(PREVIOUS, previous - span, previous)] if previous else []
-            if champion is not None:
-                windows.append(inputs.Window(TRAINING, inputs.first_clean_day(days), champion.calibration_end))
-            rows += _input_rows(parsed, days, current, windows, settings)
-            track = _tracking(days, current, champion, config) if champion else None
-        finally:
-            parsed.unpersist()
+        # a champion trained at a later as_of was trained on days after this one: its prepare summarised them
+        summary_as_of = max(current, champion.as_of) if champion is not None else current
+        summary = _input_summary(ctx, summary_as_of)
+        days = _days(ctx, summary, summary_as_of)
+        span = dt.timedelta(days=settings.input_window_days - 1)
+        windows = [inputs.Window(PREVIOUS, previous - span, previous)] if previous else []
+        if champion is not None:
+            windows.append(inputs.Window(TRAINING, inputs.first_clean_day(days), champion.calibration_end))
+        rows += _input_rows(summary, days, current, windows, settings)
+        track = _tracking(days, current, champion, config) if champion else None
     with ctx.phase(f"monitor: drift and performance for as_of={as_of}"):
         feature_references = [_Reference(PREVIOUS, previous, _at(features, previous))] if previous else []
         if champion is not None and champion.as_of in feature_as_ofs:

@@ -30,7 +30,8 @@ from gda_clv.data.transactions import (
     validation_counts,
 )
 from gda_clv.errors import DataError
-from gda_clv.names import TRANSACTION_DATE
+from gda_clv.monitoring import inputs
+from gda_clv.names import AS_OF, TRANSACTION_DATE
 from gda_clv.pipelines import _advice
 from gda_clv.utils import failures
 from gda_clv.utils import feature_store_utils as fs
@@ -170,6 +171,7 @@ class _Validated:
     timeline: fs.Timeline
     clean: DataFrame
     quarantined: DataFrame
+    parsed: DataFrame  # every row parsed and tagged, cached
 
 
 def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: list[DataFrame]) -> _Validated:
@@ -210,7 +212,7 @@ def _validate(ctx: JobContext, raw: DataFrame, summary: dict[str, Any], cached: 
             f"no clean transactions on or before the calibration end {timeline.calibration_end}; "
             "set data.calibration_end later or data.holdout_days smaller."
         )
-    return _Validated(timeline, clean, split.quarantined)
+    return _Validated(timeline, clean, split.quarantined, parsed)
 
 
 def _plan(ctx: JobContext, backend: fs.FeatureBackend, as_of: dt.date, digest: str | None) -> str:
@@ -231,6 +233,24 @@ def _write_quarantine(ctx: JobContext, quarantined: DataFrame, as_of: dt.date) -
     ctx.tables.replace_where(rows, ctx.quarantine_table.full_name, "as_of", as_of)
 
 
+def _write_input_summary(ctx: JobContext, parsed: DataFrame, as_of: dt.date) -> None:
+    """The per-day counts and amount histogram of the log up to ``as_of`` (rows after it are left out, as from the
+    features) for monitor, which reads no source: ``tables.input_summary``, replaced per as_of."""
+    upto = parsed.where(F.col(TRANSACTION_DATE) <= F.lit(as_of))
+    summary = inputs.daily_summary(upto, ctx.config.data.freq)
+    # a row per day: one file; cached, as replace_where may look at the rows before writing them
+    rows = summary.select(F.lit(as_of).cast("date").alias(AS_OF), "*").coalesce(1).cache()
+    try:
+        ctx.tables.replace_where(rows, ctx.input_summary_table_name, AS_OF, as_of)
+    finally:
+        rows.unpersist()
+
+
+def _input_summary_missing(ctx: JobContext, as_of: dt.date) -> bool:
+    name = ctx.input_summary_table_name
+    return not ctx.tables.exists(name) or not ctx.tables.read(name).where(F.col(AS_OF) == F.lit(as_of)).take(1)
+
+
 def run(ctx: JobContext) -> dict[str, Any]:
     """Validate the source, quarantine bad rows, write features for one as_of; return the step summary."""
     data = ctx.config.data
@@ -243,7 +263,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "source": {"format": source.format, "location": source_location(source)},
         "freq": data.freq,
         "freq_multiplier": data.freq_multiplier,
-        "tables": {"features": feature_table.full_name, "quarantine": ctx.quarantine_table.full_name},
+        "tables": {"features": feature_table.full_name, "quarantine": ctx.quarantine_table.full_name,
+                   "input_summary": ctx.input_summary_table_name},
         "durations": timings,
     }
     cached: list[DataFrame] = []
@@ -259,6 +280,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
             summary["write_mode"] = action = _plan(ctx, backend, as_of, digest)
         if action == fs.SKIP:
             ctx.logger.info("%s: features for as_of %s exist and the source is unchanged: skipped", STEP, as_of)
+            if _input_summary_missing(ctx, as_of):  # prepared by a version that wrote none
+                with ctx.phase(f"{STEP}: input summary", timings):
+                    _write_input_summary(ctx, valid.parsed, as_of)
             set_task_values(ctx.dbutils, as_of=as_of, calibration_end=valid.timeline.calibration_end)
             return {**summary, "status": "skipped"}
         with ctx.phase(f"{STEP}: RFM features ({data.freq}, multiplier {data.freq_multiplier})", timings):
@@ -278,6 +302,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             backend.write(features, feature_table, as_of)
             if digest:
                 fs.record_fingerprint(ctx.spark, feature_table, as_of, digest)
+        with ctx.phase(f"{STEP}: input summary", timings):
+            _write_input_summary(ctx, valid.parsed, as_of)
     finally:
         for frame in cached:
             frame.unpersist()

@@ -199,6 +199,11 @@ class JobContext:
         return self._table(TargetsTableConfig, self.config.tables.monitoring).full_name
 
     @property
+    def input_summary_table_name(self) -> str:
+        """The input-data summary prepare writes per as_of and monitor reads; see gda_clv.monitoring.inputs."""
+        return self._table(TargetsTableConfig, self.config.tables.input_summary).full_name
+
+    @property
     def mlflow_experiment(self) -> str:
         """The MLflow experiment (``mlflow.experiment``, else the environment's workspace path or a local name)."""
         if self.config.mlflow.experiment:

@@ -109,6 +109,7 @@ class TablesConfig(_Strict):
     schema_: str = Field(alias="schema")
     features: str
     quarantine: str
+    input_summary: str
     targets: str
     monitoring: str
     format: Literal["parquet", "delta"]

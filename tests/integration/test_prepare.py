@@ -93,7 +93,8 @@ def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_pr
         "customers": 6, "repeat_customers": 4, "calibration_customers": 5, "filtered_cal_customers": 4,
         "calibration_end": "2021-01-31", "observation_end": "2021-02-28", "as_of": "2021-02-28",
         "holdout_days": 28, "freq": "D", "freq_multiplier": 1, "write_mode": "create", "outliers": {"rule": "none"},
-        "tables": {"features": f"{schema}.clv_features", "quarantine": f"{schema}.clv_quarantine"},
+        "tables": {"features": f"{schema}.clv_features", "quarantine": f"{schema}.clv_quarantine",
+                   "input_summary": f"{schema}.clv_input_summary"},
         "quarantined": {  # the share of the 15 rows inside the window
             "total": 3, "share": 0.2,
             "by_reason": {"non_positive_amount": 1, "null_customer_id": 1, "unparseable_date": 1},
@@ -106,6 +107,7 @@ def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_pr
     assert set(summary["durations"]) == {
         "prepare: read csv source", "prepare: validate", f"prepare: check {schema}.clv_features",
         "prepare: RFM features (D, multiplier 1)", f"prepare: write (create) {schema}.clv_features as_of 2021-02-28",
+        "prepare: input summary",
     }
 
     features = {r["customer_id"]: r for r in _rows(spark, f"{schema}.clv_features")}
@@ -125,6 +127,17 @@ def test_small_csv_features_quarantine_and_summary(spark, tmp_path: Path, run_pr
         ("e", "2021-01-03", "-2", "non_positive_amount"),
     ], key=str)
     assert {(r["run_id"], r["as_of"]) for r in quarantine} == {(summary["run_id"], D(2021, 2, 28))}
+    # monitor's input summary: the days up to the as_of (the row after it is left out, as from the features)
+    stored = spark.table(f"{schema}.clv_input_summary").collect()
+    days = {r["transaction_date"]: r for r in stored if r["amount_bin"] is None}
+    bins = {(r["transaction_date"], r["amount_bin"]): r["transactions"] for r in stored if r["amount_bin"] is not None}
+    assert max(days) == D(2021, 2, 10) and {r["as_of"] for r in stored} == {D(2021, 2, 28)}
+    assert (sum(r["rows"] for r in days.values()), sum(r["transactions"] for r in days.values())) == (14, 12)
+    jan5 = days[D(2021, 1, 5)]
+    assert ((jan5["rows"], jan5["transactions"], jan5["customers"], jan5["new_customers"], jan5["period_starts"])
+            == (2, 2, 1, 1, 1))  # a's two purchases on its first day
+    assert {k: n for k, n in bins.items() if k[0] == D(2021, 1, 5)} == {(D(2021, 1, 5), 231): 2}  # 1.01**231 <= 10
+    assert sum(bins.values()) == 12
 
 
 def test_rerun_replaces_its_as_of_and_a_new_as_of_appends(spark, tmp_path: Path, run_prepare) -> None:

@@ -100,6 +100,6 @@ def test_training_then_scoring(stores: dict[str, str], tmp_path: Path) -> None:
         cur.execute('SELECT "TBL_NAME" FROM "TBLS"')
         tables = {row[0] for row in cur.fetchall()}
     metastore.close()
-    assert {"clv_features", "clv_predictions"} <= tables
+    assert {"clv_features", "clv_predictions", "clv_input_summary"} <= tables  # monitor's task read the last one
     predictions = list((tmp_path / "state" / "spark-warehouse").rglob("clv_predictions"))
     assert predictions and any(p.suffix == ".parquet" for p in predictions[0].rglob("*.parquet"))

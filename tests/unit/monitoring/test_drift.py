@@ -8,7 +8,7 @@ import pytest
 from pyspark.ml.feature import Bucketizer
 from pyspark.sql import functions as F
 
-from gda_clv.monitoring import alerts, drift
+from gda_clv.monitoring import alerts, drift, inputs
 
 
 def _column_drift(reference, current, column, bins=10):
@@ -85,3 +85,40 @@ def test_an_empty_reference_has_one_bin(spark):
     assert edges == {"x": [-math.inf, math.inf]}
     result = drift.compare(frame, {"x": drift.Comparison(F.col("ref"), F.col("cur"))}, edges)["x"]
     assert result.bins == ((0.0, 1.0),) and result.ks == 1.0
+
+
+def _grid(values):
+    """Values counted by grid bin, as prepare's summary counts the amounts."""
+    bins = np.floor(np.log(values) / np.log(inputs.GRID_STEP)).astype(int)
+    return {int(b): int(n) for b, n in zip(*np.unique(bins, return_counts=True), strict=True)}
+
+
+def test_histogram_edges_are_the_quantiles_snapped_to_the_grid():
+    rng = np.random.default_rng(11)
+    for values in (rng.gamma(2.0, 30.0, 997), rng.integers(1, 6, 500).astype(float), np.array([7.0])):
+        edges = drift.histogram_edges(_grid(values), 10)
+        ordered = np.sort(values)
+        quantiles = [ordered[max(math.ceil(i * len(values) / 10), 1) - 1] for i in range(1, 10)]
+        expected = sorted({int(np.floor(np.log(q) / np.log(inputs.GRID_STEP))) for q in quantiles})
+        assert edges == expected
+        for q in quantiles:  # the snapped edge is within the grid's 1% below the quantile
+            edge = max(e for e in edges if inputs.bin_start(e) <= q)
+            assert q / 1.01 < inputs.bin_start(edge) <= q
+    assert drift.histogram_edges({}, 10) == []
+
+
+def test_histogram_drift_equals_bucketing_the_values_on_the_snapped_edges(spark):
+    """The summary's drift is what bucketing every value on the snapped edges gives (the old path, with those edges
+    instead of approxQuantile's)."""
+    rng = np.random.default_rng(4)
+    reference, current = rng.gamma(2.0, 30.0, 3000), rng.gamma(2.2, 28.0, 2000)
+    edges = drift.histogram_edges(_grid(reference), 10)
+    result = drift.histogram_drift(_grid(reference), _grid(current), 10)
+    rows = [(0, float(v)) for v in reference] + [(1, float(v)) for v in current]
+    frame = spark.createDataFrame(rows, "side int, x double")
+    split = [-math.inf, *(inputs.bin_start(e) for e in edges), math.inf]
+    bucketed = drift.compare(frame, {"x": drift.Comparison(F.when(F.col("side") == 0, F.col("x")),
+                                                           F.when(F.col("side") == 1, F.col("x")))}, {"x": split})
+    assert len(result.bins) == 10
+    assert result == bucketed["x"]
+    assert drift.histogram_drift({}, _grid(current)).bins == ((0.0, 1.0),)

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 
 from gda_clv.data.rfm import period_index_of
+from gda_clv.errors import DataError
 from gda_clv.monitoring import inputs, tracking
 
 D = dt.date
+
+
+def _days(parsed, freq):
+    return inputs.days_of(inputs.daily_summary(parsed, freq), freq)
 
 
 @pytest.fixture()
@@ -24,7 +29,7 @@ def parsed(spark):
 
 
 def test_window_stats(parsed):
-    days = inputs.daily_counts(parsed, "D")
+    days = _days(parsed, "D")
     stats = inputs.window_stats(days, inputs.Window("w", D(2024, 1, 1), D(2024, 1, 4)))
     assert (stats.rows, stats.transactions) == (5, 4)
     assert stats.transactions_per_day == pytest.approx(4 / 4)
@@ -35,8 +40,6 @@ def test_window_stats(parsed):
     assert (later.transactions_per_day, later.new_customer_share, later.quarantine_share) == (1 / 6, 0.0, 0.0)
     assert inputs.change("transactions_per_day", later, stats) == pytest.approx(1 / 6 - 1)
     assert inputs.change("new_customer_share", later, stats) == pytest.approx(-2 / 3)
-    amounts = parsed.select(inputs.clean_amounts(later.window).alias("a")).na.drop()
-    assert [r["a"] for r in amounts.collect()] == [40.0]
     assert inputs.first_clean_day(days) == D(2024, 1, 1)
 
 
@@ -49,7 +52,7 @@ class HalfPerPeriod:
 
 
 def test_tracking_counts_and_expectation(parsed):
-    cohorts, repeats = tracking.period_counts(inputs.daily_counts(parsed, "D"), "D", D(2024, 1, 9))
+    cohorts, repeats = tracking.period_counts(_days(parsed, "D"), "D", D(2024, 1, 9))
     day = (D(2024, 1, 1) - D(1970, 1, 1)).days  # rfm's day index
     assert cohorts == {day: 1, day + 2: 1}
     assert repeats == {day + 2: 1, day + 8: 1}  # a's second day and a's third; two rows on 1/1 are one period
@@ -97,7 +100,7 @@ def _defined(log, window, freq, end):
 
 @pytest.mark.parametrize("freq", ["D", "W", "M"])
 def test_day_sums_equal_the_per_customer_definitions(log, freq):
-    days = inputs.daily_counts(log, freq)
+    days = _days(log, freq)
     spans = [(D(2024, 1, 1), D(2024, 4, 9)), (D(2024, 2, 3), D(2024, 2, 20)), (D(2024, 3, 30), D(2024, 5, 1))]
     for start, end in spans:
         window = inputs.Window("w", start, end)
@@ -106,3 +109,36 @@ def test_day_sums_equal_the_per_customer_definitions(log, freq):
         assert (stats.rows, stats.transactions, stats.transactions_per_day, stats.new_customer_share,
                 stats.quarantine_share) == pytest.approx(levels, rel=1e-15, abs=0)
         assert tracking.period_counts(days, freq, end) == (cohorts, repeats)
+
+
+def test_amount_histograms_count_the_clean_amounts_of_each_window(log):
+    summary = inputs.daily_summary(log, "W")
+    windows = {"all": inputs.Window("all", D(2024, 1, 1), D(2024, 4, 9)),
+               "feb": inputs.Window("feb", D(2024, 2, 3), D(2024, 2, 20)), "none": inputs.Window("none", D(2023, 1, 1),
+                                                                                                    D(2023, 2, 1))}
+    histograms = inputs.amount_histograms(summary, windows)
+    frame = log.toPandas()
+    clean = frame[frame["reason"].isna()]
+    for key, window in windows.items():
+        amounts = clean[(clean["transaction_date"] >= window.start) & (clean["transaction_date"] <= window.end)]
+        bins = np.floor(np.log(amounts["amount"].to_numpy()) / np.log(inputs.GRID_STEP)).astype(int)
+        expected = {int(b): int(n) for b, n in zip(*np.unique(bins, return_counts=True), strict=True)}
+        assert histograms[key] == expected
+    assert histograms["none"] == {}
+    for b in histograms["all"]:  # each amount lies in [bin_start(b), bin_start(b + 1)): a bin spans under 1%
+        assert inputs.bin_start(b + 1) / inputs.bin_start(b) == pytest.approx(1.01)
+
+
+def test_zero_amounts_and_days_without_clean_rows(spark):
+    rows = [("a", D(2024, 1, 1), 0.0, None), ("a", D(2024, 1, 1), 1.0, None), ("b", D(2024, 1, 2), -3.0, "x")]
+    parsed = spark.createDataFrame(rows, "customer_id string, transaction_date date, amount double, reason string")
+    summary = inputs.daily_summary(parsed, "D")
+    stored = {(r["transaction_date"], r[inputs.AMOUNT_BIN]): r["transactions"] for r in summary.collect()}
+    assert stored == {(D(2024, 1, 1), None): 2, (D(2024, 1, 1), inputs.ZERO_BIN): 1, (D(2024, 1, 1), 0): 1,
+                      (D(2024, 1, 2), None): 0}
+    assert inputs.bin_start(inputs.ZERO_BIN) == 0.0 and inputs.bin_start(0) == 1.0
+
+
+def test_days_counted_with_another_freq_are_refused(parsed):
+    with pytest.raises(DataError, match="data.freq W, the config has D; re-run prepare"):
+        inputs.days_of(inputs.daily_summary(parsed, "W"), "D")
