@@ -31,17 +31,24 @@ COMPARED = ["p_alive", "expected_purchases_30d", "expected_purchases_365d", "exp
 REPO = Path(__file__).resolve().parents[1]
 
 
-def module_at(rev: str, folder: Path) -> ModuleType:
-    """``gda_clv/data/scoring.py`` of ``rev`` as the module ``scoring_at_rev``, importable by Python workers too."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:gda_clv/data/scoring.py"], check=True,
+def module_at(rev: str, folder: Path, path: str = "gda_clv/data/scoring.py", name: str = "scoring_at_rev",
+              imports: dict[str, str] | None = None) -> ModuleType:
+    """The file ``path`` of ``rev`` as the module ``name``, importable by Python workers too; ``imports`` maps an
+    import line of that file to the line that replaces it (to import other modules of ``rev`` loaded before)."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:{path}"], check=True,
                             capture_output=True, text=True).stdout
-    (folder / "scoring_at_rev.py").write_text(source)
+    for line, replacement in (imports or {}).items():
+        if line not in source:
+            raise SystemExit(f"{rev}:{path} has no line {line!r}")
+        source = source.replace(line, replacement)
+    (folder / f"{name}.py").write_text(source)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
-    sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location("scoring_at_rev", folder / "scoring_at_rev.py")
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["scoring_at_rev"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

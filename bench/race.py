@@ -32,11 +32,16 @@ FEATURES = ("frequency", "recency", "T", "monetary_value")
 FEATURE_RTOL, PARAM_RTOL, CLV_RTOL = 1e-9, 1e-3, 1e-3
 
 
+def data_settings(source: Path, state: Path) -> list[str]:
+    """The race's ``--set`` overrides for reading and preparing the CSV: days, the fixed calibration window."""
+    return ["data.source.format=csv", f"data.source.path={source}", f"runtime.state_dir={state}",
+            "data.freq=D", "data.freq_multiplier=1", f"data.calibration_end={CALIBRATION_END}",
+            f"data.observation_end={END}"]
+
+
 def pipeline_command(source: Path, state: Path, summary: Path) -> list[str]:
     """``gda-clv run`` on the CSV with the notebook's settings: days, lifetimes' month, no tuning."""
-    sets = ["data.source.format=csv", f"data.source.path={source}", f"runtime.state_dir={state}",
-            "data.freq=D", "data.freq_multiplier=1", f"data.calibration_end={CALIBRATION_END}",
-            f"data.observation_end={END}", "model.frequency.tuning.max_evals=0", "model.monetary.tuning.max_evals=0",
+    sets = [*data_settings(source, state), "model.frequency.tuning.max_evals=0", "model.monetary.tuning.max_evals=0",
             f"projection.horizon_months={HORIZON_MONTHS}", f"projection.discount_rate={DISCOUNT}",
             "projection.month=lifetimes"]
     cmd = [str(Path(sys.executable).with_name("gda-clv")), "run", "--env", "local", "--summary-json", str(summary)]
