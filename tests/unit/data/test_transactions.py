@@ -65,6 +65,22 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_raw_values(spark) -> N
     assert result.clean.count() + result.quarantined.count() == len(rows) - 1  # "l" is left out, not bad
 
 
+def test_values_are_trimmed_of_ascii_whitespace_only(spark) -> None:
+    rows = [
+        ("\t\x0b\f b\r\n", " \t2021-01-02\n", "\f3\x0b", "every \\s character around the values"),
+        ("c d", "2021-01-03", "1", "whitespace inside is kept"),
+        ("\u00a0e\u00a0", "2021-01-04", "2", "a no-break space is not \\s: kept"),
+        ("\t\r\n\x0b\f ", "2021-01-05", "4", "only \\s characters: blank"),
+    ]
+    result = tx.validate_transactions(spark.createDataFrame(rows, STRING_SCHEMA), MAPPING)
+    assert sorted(tuple(r) for r in result.clean.collect()) == [
+        ("b", dt.date(2021, 1, 2), 3.0), ("c d", dt.date(2021, 1, 3), 1.0), ("\u00a0e\u00a0", dt.date(2021, 1, 4), 2.0),
+    ]
+    assert [(r["customer_id"], r["reason"]) for r in result.quarantined.collect()] == [
+        ("\t\r\n\x0b\f ", "null_customer_id")
+    ]
+
+
 def test_date_format_and_typed_sources(spark) -> None:
     raw = spark.createDataFrame([("1", "19970101", 5), ("2", "1997-01-01", 5)], "cust string, day string, value int")
     result = tx.validate_transactions(raw, MAPPING, date_format="yyyyMMdd")
