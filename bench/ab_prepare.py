@@ -1,9 +1,10 @@
-"""``python -m bench.ab_prepare --rev REV [--customers N] [--reps 3]``: ``prepare`` with git revision REV's
+"""``python -m bench.ab_prepare --rev REV [--customers N | --cdnow] [--reps 3]``: ``prepare`` with git revision REV's
 validation, RFM and step code (gda_clv/data/transactions.py, gda_clv/data/rfm.py, gda_clv/pipelines/prepare.py)
 against this tree's, in one process, on the same CSV, interleaved (old, new, old, new, ...).
 
-The data and settings are the race's (``bench.datasets.customer_log``, ``bench.race.data_settings``); each side
-writes its own schema. Each call prints its wall seconds, the Spark JVM's CPU seconds (what other processes on a
+The data and settings are the race's (``bench.datasets.customer_log``, ``bench.race.data_settings``), or with
+``--cdnow`` the embedded CDNOW log with the default settings (what ``make run`` prepares); each side writes its own
+schema. Each call prints its wall seconds, the Spark JVM's CPU seconds (what other processes on a
 loaded machine take away shows in the wall time, not here) and its phases. The feature tables must be equal bit for
 bit and the step summaries equal (exit 1 otherwise). The first pair includes each side's warm-up.
 """
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", required=True, help="the git revision to compare with this tree")
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--cdnow", action="store_true", help="the embedded CDNOW log instead of a synthetic CSV")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
     from gda_clv.utils.spark_session import build_local_session
@@ -86,12 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gda_clv-ab-prepare-") as tmp:
         work = Path(tmp)
         old = modules_at(args.rev, work)
-        source = customer_log(args.customers, CACHE_DIR)
         spark = build_local_session(work / "state")
         spark.sparkContext.setLogLevel("ERROR")
-        settings = data_settings(source.path.resolve(), work / "state")
-        print(f"{source.n_transactions:,} transactions of {args.customers:,} customers (CSV); "
-              f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
+        if args.cdnow:
+            settings, data = [f"runtime.state_dir={work / 'state'}"], "the embedded CDNOW log"
+        else:
+            source = customer_log(args.customers, CACHE_DIR)
+            settings = data_settings(source.path.resolve(), work / "state")
+            data = f"{source.n_transactions:,} transactions of {args.customers:,} customers (CSV)"
+        print(f"{data}; load average before: {os.getloadavg()[0]:.1f}", flush=True)
         last: dict[str, dict[str, Any]] = {}
         for rep in range(1, args.reps + 1):
             for name, module in ((args.rev, old), ("this tree", prepare)):
