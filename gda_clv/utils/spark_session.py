@@ -63,6 +63,9 @@ def build_local_session(
     # for a JVM this call starts; not on local-cluster, whose SPARK_HOME (so class path) is its state folder's own
     if SparkContext._gateway is None and cluster is None:
         archive = jvm_archive.plan(str(POSTGRES_JDBC_JAR) if metastore_url else None)
+        if archive.dump is not None:  # said now: at exit, the log's streams may be closed
+            _log.info("this first local session's JVM writes a class archive as it exits, for faster starts: %s",
+                      archive.path)
     if archive.java_options:
         java_options = f"{java_options} {archive.java_options}"
     if not metastore_url:
@@ -98,9 +101,7 @@ def _stop(session: SparkSession, archive: jvm_archive.Archive) -> None:
     """
     gateway = session.sparkContext._gateway
     session.stop()
-    if archive.dump is not None:
-        _log.info("saving the JVM's class archive for faster starts (once) to %s", archive.path)
-        jvm_archive.publish(archive, getattr(gateway, "proc", None))
+    jvm_archive.publish(archive, getattr(gateway, "proc", None))
 
 
 def warm_metastore(session: SparkSession) -> threading.Thread:
