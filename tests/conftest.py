@@ -16,6 +16,6 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     from gda_clv.utils.spark_session import build_local_session
 
     state = tmp_path_factory.mktemp("spark_state")
-    session = build_local_session(state_dir=Path(state), master="local[2]", shuffle_partitions=2)
+    session = build_local_session(state_dir=Path(state), master="local[2]", shuffle_partitions=2, quick_jit=True)
     yield session
     session.stop()

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 
 from gda_clv.errors import ConfigError
 from gda_clv.names import AS_OF, CUSTOMER_ID
+from gda_clv.utils import jit
 from gda_clv.utils.background import in_background
 from gda_clv.utils.config_schema import Config
 from gda_clv.utils.config_utils import load_config, resolve_state_dir
@@ -316,6 +317,7 @@ class JobContext:
         runtime = self.config.runtime
         with log_phase(self.logger, f"starting local Spark ({runtime.spark_master}, state in {self.state_dir})"):
             session = build_local_session(self.state_dir, runtime.spark_master, runtime.shuffle_partitions,
-                                          metastore_url=runtime.metastore_url)
+                                          metastore_url=runtime.metastore_url,
+                                          quick_jit=jit.quick(runtime.jit, self.config.data.source))
         session.sparkContext.setLogLevel("ERROR")
         return session

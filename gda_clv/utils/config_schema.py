@@ -277,6 +277,7 @@ class RuntimeConfig(_Strict):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     metastore_url: Optional[Annotated[str, _matching(re.compile(r"^jdbc:postgresql:"), (
         "is not a jdbc:postgresql:// URL; leave it null for the embedded Derby metastore"))]]
+    jit: Literal["auto", "quick", "full"]
 
 
 # ---- deployment: how gda-clv job-gen, workspace-setup and monitoring-setup deploy an environment ----

@@ -12,7 +12,7 @@ from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from gda_clv.errors import ConfigError
-from gda_clv.utils import jvm_archive
+from gda_clv.utils import jit, jvm_archive
 from gda_clv.utils.spark_master import LocalCluster, parse_master
 
 _log = logging.getLogger("gda_clv.spark")
@@ -29,6 +29,7 @@ def build_local_session(
     shuffle_partitions: int = 8,
     app_name: str = "gda_clv",
     metastore_url: str | None = None,
+    quick_jit: bool = False,
 ) -> SparkSession:
     """A local SparkSession whose Derby metastore and warehouse live under ``state_dir``.
 
@@ -36,7 +37,8 @@ def build_local_session(
     embedded default behave like a workspace: prepare writes, train reads, project writes.
     ``metastore_url`` (``jdbc:postgresql://...``) replaces Derby, which admits one process, by a metastore that
     several task processes share (scripts/local_services.sh serves one). ``master`` is ``local[...]`` or
-    ``local-cluster[N,C,M]`` (separate executor processes); raises ConfigError for any other master.
+    ``local-cluster[N,C,M]`` (separate executor processes); raises ConfigError for any other master. ``quick_jit``:
+    the driver JVM compiles with C1 only (``gda_clv.utils.jit``).
     """
     try:
         cluster = parse_master(master)
@@ -68,6 +70,8 @@ def build_local_session(
                       archive.path)
     if archive.java_options:
         java_options = f"{java_options} {archive.java_options}"
+    if quick_jit:
+        java_options = f"{java_options} {jit.QUICK_OPTION}"
     if not metastore_url:
         builder = builder.config("spark.hadoop.javax.jdo.option.ConnectionURL",
                                  f"jdbc:derby:;databaseName={metastore};create=true")
