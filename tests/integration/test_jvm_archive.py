@@ -37,6 +37,7 @@ def test_the_second_session_maps_the_archive_the_first_one_wrote(tmp_path: Path)
                       quick=True)
     assert second.returncode == 0, second.stderr
     assert "-XX:TieredStopAtLevel=1" in second.stdout and "-XX:TieredStopAtLevel=1" not in first.stdout
+    assert "-XX:+UseParallelGC" in first.stdout and "-XX:+UseParallelGC" in second.stdout
     sources = "".join(log.read_text() for log in logs.iterdir())
     assert sources.count("source: shared objects file (top)") > 1000
     assert sorted(p.name for p in archives.iterdir()) == written
