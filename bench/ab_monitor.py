@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,33 +22,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench.ab_scoring import module_at
 from bench.common import CACHE_DIR
 from bench.datasets import customer_log
 from bench.race import pipeline_command
 
-REPO = Path(__file__).resolve().parents[1]
 AMOUNT = "amount"
-
-
-def module_at(rev: str, path: str, name: str) -> ModuleType:
-    """The file ``path`` of git revision ``rev`` as the module ``name``."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:{path}"], check=True, capture_output=True,
-                            text=True).stdout
-    folder = Path(tempfile.mkdtemp(prefix="gda_clv-ab-"))
-    (folder / f"{name}.py").write_text(source)
-    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def old_monitor(rev: str) -> ModuleType:
     """``gda_clv/pipelines/monitor.py`` of ``rev`` with its own ``inputs`` and ``drift`` modules."""
-    monitor = module_at(rev, "gda_clv/pipelines/monitor.py", "monitor_at_rev")
-    monitor.__dict__["inputs"] = module_at(rev, "gda_clv/monitoring/inputs.py", "inputs_at_rev")
-    monitor.__dict__["drift"] = module_at(rev, "gda_clv/monitoring/drift.py", "drift_at_rev")
+    folder = Path(tempfile.mkdtemp(prefix="gda_clv-ab-"))
+    monitor = module_at(rev, folder, "gda_clv/pipelines/monitor.py", "monitor_at_rev")
+    monitor.__dict__["inputs"] = module_at(rev, folder, "gda_clv/monitoring/inputs.py", "inputs_at_rev")
+    monitor.__dict__["drift"] = module_at(rev, folder, "gda_clv/monitoring/drift.py", "drift_at_rev")
     return monitor
 
 
