@@ -121,14 +121,20 @@ class JobContext:
         self.run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.job_run_id = self.job_run_id or self.run_id
         self._mlflow_ready = False
-        # MLflow's imports and store set-up (seconds) overlap with the JVM's start, which runs in its own process
-        mlflow_set_up = in_background(self.setup_mlflow, "mlflow-set-up") if self.with_mlflow else None
+        # MLflow's imports and store set-up (seconds) overlap with a local JVM's start, which runs in its own process
+        overlap = self.with_mlflow and self.spark is None and not self.is_databricks
+        mlflow_set_up = in_background(self.setup_mlflow, "mlflow-set-up") if overlap else None
         try:
             if self.spark is None:
                 self.spark = self._session()
-        finally:
+        except BaseException:
             if mlflow_set_up is not None:
-                mlflow_set_up.result()  # its error, if any, is raised here
+                mlflow_set_up.exception()  # let it finish: the session's error is the one to report
+            raise
+        if mlflow_set_up is not None:
+            mlflow_set_up.result()  # its error, if any, is raised here
+        elif self.with_mlflow:
+            self.setup_mlflow()  # after the session: its checks (a Databricks env off a cluster) come first
         from gda_clv.utils.tables import TableStore
 
         self.tables = TableStore(self.spark, self.config.tables.format)

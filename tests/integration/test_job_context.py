@@ -62,6 +62,16 @@ def test_with_mlflow_sets_it_up_with_the_context_even_in_a_new_state_dir(spark: 
     assert mlflow.get_experiment_by_name("gda_clv-local-NOAM") is not None
 
 
+def test_with_mlflow_reports_a_databricks_env_off_a_cluster_before_touching_mlflow(spark: SparkSession,
+                                                                                    tmp_path: Path) -> None:
+    from gda_clv.errors import ConfigError
+
+    tracking = mlflow.get_tracking_uri()
+    with pytest.raises(ConfigError, match=r"^env 'prod' uses runtime.backend databricks"):
+        JobContext(env="prod", overrides=(f"runtime.state_dir={tmp_path}",), with_mlflow=True)
+    assert mlflow.get_tracking_uri() == tracking  # MLflow was not pointed at Databricks
+
+
 def test_replace_where_is_idempotent_and_leaves_other_as_ofs(ctx: JobContext, spark: SparkSession) -> None:
     name = "ctx_test.replace_demo"
     spark.sql(f"DROP TABLE IF EXISTS {name}")
